@@ -1,0 +1,273 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Router.Actors.Directory;
+using Router.Actors.Identity;
+using Router.Actors.Media;
+using Router.Actors.Messages;
+
+namespace Router.Actors.Camera;
+
+/// <summary>
+/// The sharded entity of one camera (one per <see cref="StreamKey"/>). It validates and size-checks every frame,
+/// keeps the newest one and the camera's online state, and fans frames out: each <see cref="Subscribe"/> gets its own
+/// Akka.Streams stream, a drop-head buffer of one (newest frame wins) into an <see cref="AcknowledgedSinkStage"/>,
+/// so a slow subscriber only loses its own frames. A configured pull source captures only while the camera has
+/// subscribers.
+/// </summary>
+public sealed class CameraActor : ReceiveActor, IWithTimers
+{
+    private const string StatusTimer = "status";
+    private readonly StreamKey _key;
+    private readonly CameraOptions _options;
+    private readonly SizePolicy _sizePolicy;
+    private readonly IActorRef _directory;
+    private readonly PullSourceDefinition? _pullSource;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, Subscription> _subscriptions = new();
+    private readonly Queue<long> _arrivals = new();
+    private IMaterializer? _materializer;
+    private VideoFrame? _latest;
+    private long _latestArrivalTicks;
+    private long _sequence;
+    private string _platform = string.Empty;
+    private bool _online;
+    private PullSourceCapture? _capture;
+
+    /// <summary>Creates the entity for <paramref name="entityId"/> (<c>{tenant}/{source_id}/{camera_id}</c>).</summary>
+    /// <param name="entityId">The sharded entity id.</param>
+    /// <param name="options">Entity settings.</param>
+    /// <param name="pullSources">The pull-source catalog; when it has this key the entity captures while watched.</param>
+    /// <param name="directory">The node's <see cref="CameraDirectoryActor"/>, which publishes status to the cluster.</param>
+    public CameraActor(string entityId, CameraOptions options, PullSourceCatalog pullSources, IActorRef directory)
+    {
+        _key = StreamKey.ParseEntityId(entityId);
+        _options = options;
+        _sizePolicy = new SizePolicy(options.SizePolicy);
+        _directory = directory;
+        if (pullSources.TryGet(_key, out var pull))
+        {
+            _pullSource = pull;
+            _platform = "pull";
+        }
+
+        Receive<IngestFrame>(HandleIngest);
+        Receive<Reencoded>(HandleReencoded);
+        Receive<PulledFrame>(HandleCaptured);
+        Receive<Subscribe>(HandleSubscribe);
+        Receive<Unsubscribe>(HandleUnsubscribe);
+        Receive<Terminated>(HandleSubscriberTerminated);
+        Receive<GetCameraStatus>(_ => Sender.Tell(CurrentStatus()));
+        Receive<GetSnapshot>(_ => Sender.Tell(new Snapshot(_key, _latest)));
+        Receive<StatusTick>(_ => HandleStatusTick());
+        Receive<ReceiveTimeout>(_ => HandleIdle());
+    }
+
+    /// <summary>Props for the entity; see the constructor for the parameters.</summary>
+    public static Props Props(string entityId, CameraOptions options, PullSourceCatalog pullSources, IActorRef directory) =>
+        Akka.Actor.Props.Create(() => new CameraActor(entityId, options, pullSources, directory));
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private IMaterializer Materializer => _materializer ??= Context.Materializer();
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        Context.SetReceiveTimeout(_options.PassivateAfter);
+        if (_pullSource is not null) PublishStatus();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        StopCapture();
+        if (_online || _pullSource is not null) _directory.Tell(new PublishCameraStatus(CurrentStatus() with { Online = false, Subscribers = 0 }));
+        foreach (var s in _subscriptions.Values) s.Queue.Tell(new Status.Success(Akka.Done.Instance));
+    }
+
+    private void HandleIngest(IngestFrame msg)
+    {
+        if (msg.Platform is { Length: > 0 } platform && _pullSource is null) _platform = platform;
+        if (msg.Jpeg.Length > _options.SizePolicy.HardLimitBytes)
+        {
+            Reject(Sender, FrameRejectReason.TooLarge,
+                $"frame of {msg.Jpeg.Length} bytes is over the hard limit of {_options.SizePolicy.HardLimitBytes} bytes");
+            return;
+        }
+        if (!JpegHeader.TryParse(msg.Jpeg, out var info, out var error))
+        {
+            Reject(Sender, FrameRejectReason.NotJpeg, error ?? "not a JPEG");
+            return;
+        }
+        var timestamp = msg.TimestampMs > 0 ? msg.TimestampMs : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        if (IsStale(timestamp))
+        {
+            Reject(Sender, FrameRejectReason.Stale, $"frame timestamp {timestamp} is older than the newest frame ({_latest!.TimestampMs})");
+            return;
+        }
+        if (msg.Jpeg.Length <= _options.SizePolicy.PassThroughMaxBytes)
+        {
+            Accept(new SizePolicyResult(msg.Jpeg, info.Width, info.Height, false), timestamp, Sender);
+            return;
+        }
+
+        // Re-encoding is CPU work: run it on the thread pool, never on the actor dispatcher.
+        var replyTo = Sender;
+        var policy = _sizePolicy;
+        Task.Run(() => policy.Apply(msg.Jpeg, info)).PipeTo(Self,
+            success: result => new Reencoded(result, timestamp, replyTo, null),
+            failure: ex => new Reencoded(null, timestamp, replyTo, ex));
+    }
+
+    private void HandleReencoded(Reencoded msg)
+    {
+        if (msg.Result is null)
+        {
+            var ex = msg.Failure is AggregateException { InnerException: { } inner } ? inner : msg.Failure;
+            if (ex is FrameRejectedException rejected)
+                Reject(msg.ReplyTo, rejected.Reason, rejected.Message);
+            else
+                Reject(msg.ReplyTo, FrameRejectReason.Undecodable, $"re-encoding failed: {ex?.Message}");
+            return;
+        }
+        if (IsStale(msg.TimestampMs))
+        {
+            Reject(msg.ReplyTo, FrameRejectReason.Stale, "a newer frame arrived while this one was re-encoded");
+            return;
+        }
+        Accept(msg.Result, msg.TimestampMs, msg.ReplyTo);
+    }
+
+    private void HandleCaptured(PulledFrame msg)
+    {
+        // Pull-source frames take the same path as pushed ones; nobody waits for the reply.
+        Self.Tell(new IngestFrame(_key, msg.Frame.Jpeg, msg.Frame.TimestampMs, null), ActorRefs.Nobody);
+    }
+
+    /// <summary>A frame is stale when older than the newest one, unless the newest is itself old (device clock reset).</summary>
+    private bool IsStale(long timestampMs) =>
+        _latest is not null && timestampMs < _latest.TimestampMs &&
+        Environment.TickCount64 - _latestArrivalTicks < _options.LatestFrameMaxAge.TotalMilliseconds;
+
+    private void Accept(SizePolicyResult result, long timestampMs, IActorRef replyTo)
+    {
+        var frame = new VideoFrame(_key, result.Jpeg, result.Width, result.Height, timestampMs, ++_sequence, result.Reencoded);
+        _latest = frame;
+        _latestArrivalTicks = Environment.TickCount64;
+        _arrivals.Enqueue(_latestArrivalTicks);
+        foreach (var s in _subscriptions.Values) s.Queue.Tell(frame);
+        if (!replyTo.IsNobody()) replyTo.Tell(new FrameAccepted(result.Width, result.Height, result.Jpeg.Length, result.Reencoded));
+        if (!_online)
+        {
+            _online = true;
+            PublishStatus();
+            Timers.StartPeriodicTimer(StatusTimer, StatusTick.Instance, _options.StatusInterval);
+        }
+    }
+
+    private void Reject(IActorRef replyTo, FrameRejectReason reason, string message)
+    {
+        _log.Debug("Camera {0}: frame rejected ({1}): {2}", _key, reason, message);
+        if (!replyTo.IsNobody()) replyTo.Tell(new FrameRejected(reason, message));
+    }
+
+    private void HandleSubscribe(Subscribe msg)
+    {
+        if (_subscriptions.ContainsKey(msg.SubscriptionId)) return;
+        var queue = Source.ActorRef<VideoFrame>(1, OverflowStrategy.DropHead)
+            .To(Sink.FromGraph(new AcknowledgedSinkStage(msg)))
+            .Run(Materializer);
+        _subscriptions[msg.SubscriptionId] = new Subscription(msg, queue);
+        Context.Watch(msg.Subscriber);
+        if (_latest is not null && Environment.TickCount64 - _latestArrivalTicks < _options.LatestFrameMaxAge.TotalMilliseconds)
+            queue.Tell(_latest);
+        if (_pullSource is not null && _capture is null) StartCapture(_pullSource);
+        _log.Debug("Camera {0}: subscription {1} by {2} (max_fps {3}); {4} in total", _key, msg.SubscriptionId, msg.Subscriber, msg.MaxFps, _subscriptions.Count);
+    }
+
+    private void HandleUnsubscribe(Unsubscribe msg)
+    {
+        if (!_subscriptions.Remove(msg.SubscriptionId, out var s)) return;
+        s.Queue.Tell(new Status.Success(Akka.Done.Instance));
+        if (!_subscriptions.Values.Any(x => x.Request.Subscriber.Equals(s.Request.Subscriber))) Context.Unwatch(s.Request.Subscriber);
+        AfterSubscriberLeft();
+    }
+
+    private void HandleSubscriberTerminated(Terminated msg)
+    {
+        foreach (var (id, s) in _subscriptions.Where(p => p.Value.Request.Subscriber.Equals(msg.ActorRef)).ToList())
+        {
+            _subscriptions.Remove(id);
+            s.Queue.Tell(new Status.Success(Akka.Done.Instance));
+        }
+        AfterSubscriberLeft();
+    }
+
+    private void AfterSubscriberLeft()
+    {
+        if (_subscriptions.Count == 0) StopCapture();
+    }
+
+    private void StartCapture(PullSourceDefinition source)
+    {
+        var self = Self;
+        _capture = new PullSourceCapture(source.Url, _options.PullJpegQuality, frame => self.Tell(new PulledFrame(frame)));
+        _capture.Start();
+        _log.Info("Camera {0}: pull capture started from {1}", _key, source.Url);
+    }
+
+    private void StopCapture()
+    {
+        if (_capture is null) return;
+        var capture = _capture;
+        _capture = null;
+        // Joining the capture thread blocks (up to 2 s): do it off the actor dispatcher.
+        _ = Task.Run(capture.Dispose);
+        _log.Info("Camera {0}: pull capture stopped (no subscribers)", _key);
+    }
+
+    private void HandleStatusTick()
+    {
+        var offline = Environment.TickCount64 - _latestArrivalTicks > _options.OfflineAfter.TotalMilliseconds;
+        if (offline)
+        {
+            _online = false;
+            Timers.Cancel(StatusTimer);
+        }
+        PublishStatus();
+    }
+
+    private void HandleIdle()
+    {
+        if (_subscriptions.Count > 0 || _online) return;
+        _log.Debug("Camera {0}: idle, passivating", _key);
+        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    }
+
+    private void PublishStatus() => _directory.Tell(new PublishCameraStatus(CurrentStatus()));
+
+    private CameraStatus CurrentStatus()
+    {
+        var now = Environment.TickCount64;
+        var window = 2000;
+        while (_arrivals.Count > 0 && now - _arrivals.Peek() > window) _arrivals.Dequeue();
+        var fps = Math.Round(_arrivals.Count * 1000.0 / window, 1);
+        return new CameraStatus(_key, _online || _pullSource is not null, _platform, _latest?.TimestampMs ?? 0, fps,
+            _latest?.Width ?? 0, _latest?.Height ?? 0, _subscriptions.Count);
+    }
+
+    private sealed record Subscription(Subscribe Request, IActorRef Queue);
+
+    private sealed record Reencoded(SizePolicyResult? Result, long TimestampMs, IActorRef ReplyTo, Exception? Failure) : INoSerializationVerificationNeeded;
+
+    private sealed record PulledFrame(CapturedFrame Frame) : INoSerializationVerificationNeeded;
+
+    private sealed class StatusTick : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded
+    {
+        public static readonly StatusTick Instance = new();
+    }
+}

@@ -1,0 +1,25 @@
+using Router.Actors.Media;
+
+namespace Router.Actors.Camera;
+
+/// <summary>Settings of the camera entities (configuration section <c>Router:Camera</c>).</summary>
+public sealed class CameraOptions
+{
+    /// <summary>A new subscriber gets the latest frame at once when it is younger than this. Default 5 s.</summary>
+    public TimeSpan LatestFrameMaxAge { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A camera is offline when no frame arrived for this long. Default 3 s.</summary>
+    public TimeSpan OfflineAfter { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>An entity with no subscribers and no frames for this long passivates. Default 60 s.</summary>
+    public TimeSpan PassivateAfter { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often an online camera publishes its <see cref="Messages.CameraStatus"/>. Default 1 s.</summary>
+    public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>JPEG quality for frames captured from pull sources (1–100). Default 85 (as the Plexus SDK).</summary>
+    public int PullJpegQuality { get; set; } = 85;
+
+    /// <summary>Size policy limits (pass-through and hard limit, in bytes).</summary>
+    public SizePolicyOptions SizePolicy { get; set; } = new();
+}

@@ -1,0 +1,102 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Router.Actors.Camera;
+using Router.Actors.Directory;
+using Router.Actors.Messages;
+using Router.Actors.Serialization;
+
+namespace Router.Actors.Hosting;
+
+/// <summary>Registry key of the camera shard region (or, on a gateway, of its proxy).</summary>
+public sealed class CameraRegion;
+
+/// <summary>Registry key of the node-local <see cref="CameraDirectoryActor"/>.</summary>
+public sealed class CameraDirectory;
+
+/// <summary>The cluster roles of Router.</summary>
+public static class RouterRoles
+{
+    /// <summary>Hosts the camera shard region and the pull-source capture.</summary>
+    public const string Node = "node";
+
+    /// <summary>Hosts the HTTP/WebSocket endpoints, a camera region proxy and the subscriber actors.</summary>
+    public const string Gateway = "gateway";
+}
+
+/// <summary>Akka.Hosting extensions: one per concern and role of a Router process.</summary>
+public static class RouterAkkaHostingExtensions
+{
+    /// <summary>The sharding type name of camera entities.</summary>
+    public const string CameraTypeName = "camera";
+
+    /// <summary>Binds <see cref="IRouterMessage"/> to <see cref="RouterSerializer"/> (binary frames, no JSON).</summary>
+    public static AkkaConfigurationBuilder WithRouterSerialization(this AkkaConfigurationBuilder builder) =>
+        builder.WithCustomSerializer("router", [typeof(IRouterMessage)], system => new RouterSerializer(system));
+
+    /// <summary>
+    /// Remoting and clustering for a Router process with the given roles: frame size and socket buffers raised so a
+    /// 1 MiB frame crosses, keep-majority split-brain resolver, sharding state in DData. With no seed nodes the
+    /// process joins itself (standalone mode).
+    /// </summary>
+    public static AkkaConfigurationBuilder WithRouterCluster(this AkkaConfigurationBuilder builder, RouterClusterOptions options, params string[] roles)
+    {
+        builder
+            .WithRemoting(new RemoteOptions
+            {
+                HostName = options.Hostname,
+                Port = options.Port,
+                PublicHostName = options.PublicHostname ?? options.Hostname,
+                MaxFrameSize = options.MaximumFrameSizeBytes,
+                SendBufferSize = options.SocketBufferBytes,
+                ReceiveBufferSize = options.SocketBufferBytes,
+            })
+            .WithClustering(new ClusterOptions
+            {
+                Roles = roles,
+                SeedNodes = options.SeedNodes.ToArray(),
+                SplitBrainResolver = new KeepMajorityOption(),
+            })
+            .WithDistributedPubSub(string.Empty)
+            .AddHocon("akka.cluster.sharding.state-store-mode = ddata\nakka.cluster.sharding.remember-entities = off", HoconAddMode.Prepend);
+        if (options.SeedNodes.Count == 0)
+        {
+            builder.AddStartup((system, _) =>
+            {
+                var cluster = Akka.Cluster.Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+            });
+        }
+        return builder;
+    }
+
+    /// <summary>The node-local camera directory (every role needs one; gateways query it for online cameras).</summary>
+    public static AkkaConfigurationBuilder WithCameraDirectory(this AkkaConfigurationBuilder builder, PullSourceCatalog pullSources) =>
+        builder.WithActors((system, registry) =>
+            registry.Register<CameraDirectory>(system.ActorOf(CameraDirectoryActor.Props(pullSources, useDistributedPubSub: true), "camera-directory")));
+
+    /// <summary>
+    /// The <c>node</c> role: the shard region of camera entities (100 shards, DData coordinator state), entities
+    /// created on demand and passivated when idle.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithCameraShardRegion(this AkkaConfigurationBuilder builder, CameraOptions options, PullSourceCatalog pullSources) =>
+        builder.WithShardRegion<CameraRegion>(
+            CameraTypeName,
+            (_, registry, _) => entityId => CameraActor.Props(entityId, options, pullSources, registry.Get<CameraDirectory>()),
+            new CameraMessageExtractor(),
+            new ShardOptions
+            {
+                Role = RouterRoles.Node,
+                StateStoreMode = StateStoreMode.DData,
+                RememberEntities = false,
+                HandOffStopMessage = PoisonPill.Instance,
+            });
+
+    /// <summary>The <c>gateway</c> role without local entities: a proxy to the camera shard region on <c>node</c> members.</summary>
+    public static AkkaConfigurationBuilder WithCameraShardProxy(this AkkaConfigurationBuilder builder) =>
+        builder.WithShardRegionProxy<CameraRegion>(CameraTypeName, RouterRoles.Node, new CameraMessageExtractor());
+}

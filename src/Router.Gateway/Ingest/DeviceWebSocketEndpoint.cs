@@ -1,0 +1,186 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Router.Actors.Identity;
+using Router.Actors.Messages;
+using Router.Actors.Protocol;
+using Router.Gateway.Security;
+using Router.Gateway.Streaming;
+
+namespace Router.Gateway.Ingest;
+
+/// <summary>
+/// <c>GET /ws/device</c>: the Plexus device WebSocket (wire-compatible with the Plexus Python SDK).
+/// The first text message must be <c>{"type":"device_auth","api_key","source_id","platform","agent_version"}</c>
+/// within the auth window; the reply is <c>{"type":"authenticated","source_id","server_time_ms"}</c>, a bad key gets
+/// <c>{"type":"error"}</c> and close 1008. Then each frame is one binary message (<see cref="BinaryFrameCodec"/>
+/// layout) or the JSON text form <c>{"type":"video_frame","camera_id","frame":&lt;base64&gt;,...}</c>. A message over
+/// the limit closes with 1009; a rejected frame gets <c>{"type":"error"}</c> and the connection stays open.
+/// </summary>
+internal sealed class DeviceWebSocketEndpoint(
+    ApiKeyStore keys,
+    FrameIngestor ingestor,
+    IOptions<GatewayOptions> options,
+    ILogger<DeviceWebSocketEndpoint> logger)
+{
+    private const int PolicyViolation = 1008;
+    private const int MessageTooBig = 1009;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync("WebSocket upgrade required");
+            return;
+        }
+        var opts = options.Value;
+        using var ws = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = opts.PingInterval });
+        var ct = context.RequestAborted;
+        try
+        {
+            var session = await AuthenticateAsync(ws, opts, ct);
+            if (session is null) return;
+            logger.LogInformation("Device {SourceId} of tenant {Tenant} connected ({Platform})", session.SourceId, session.Tenant, session.Platform);
+            await ReceiveFramesAsync(ws, session, opts, ct);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
+        {
+            // Client went away.
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Device connection failed");
+            await WebSocketMessages.CloseQuietlyAsync(ws, (int)WebSocketCloseStatus.InternalServerError, "internal error");
+        }
+    }
+
+    private async Task<DeviceSession?> AuthenticateAsync(WebSocket ws, GatewayOptions opts, CancellationToken ct)
+    {
+        var first = await WebSocketMessages.ReceiveFirstAsync(ws, 64 * 1024, opts.AuthTimeout, PolicyViolation, "authentication timeout", ct);
+        if (first is not { } message) return null;
+        using (message)
+        {
+            if (message.Kind == WebSocketMessageType.Close) return null;
+            string? type = null, apiKey = null, sourceId = null, platform = null;
+            if (message.Kind == WebSocketMessageType.Text && !message.TooBig)
+            {
+                try
+                {
+                    using var doc = JsonDocument.Parse(message.Buffer.AsMemory(0, message.Length));
+                    type = GetString(doc.RootElement, "type");
+                    apiKey = GetString(doc.RootElement, "api_key");
+                    sourceId = GetString(doc.RootElement, "source_id");
+                    platform = GetString(doc.RootElement, "platform");
+                }
+                catch (JsonException) { }
+            }
+            if (type != "device_auth")
+                return await FailAuthAsync(ws, "first message must be {\"type\":\"device_auth\",...}", ct);
+            var identity = keys.Authenticate(apiKey);
+            if (identity is null) return await FailAuthAsync(ws, "invalid api key", ct);
+            if (!identity.Has(ApiScopes.Ingest)) return await FailAuthAsync(ws, "api key lacks the ingest scope", ct);
+            if (!Identifiers.IsValidSourceId(sourceId, out var error)) return await FailAuthAsync(ws, error!, ct);
+            await WebSocketMessages.SendJsonAsync(ws, new
+            {
+                type = "authenticated",
+                source_id = sourceId,
+                server_time_ms = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            }, ct);
+            return new DeviceSession(identity.Tenant, sourceId!, platform);
+        }
+    }
+
+    private static async Task<DeviceSession?> FailAuthAsync(WebSocket ws, string message, CancellationToken ct)
+    {
+        await WebSocketMessages.SendErrorAsync(ws, message, ct);
+        await WebSocketMessages.CloseQuietlyAsync(ws, PolicyViolation, message);
+        return null;
+    }
+
+    private async Task ReceiveFramesAsync(WebSocket ws, DeviceSession session, GatewayOptions opts, CancellationToken ct)
+    {
+        while (ws.State == WebSocketState.Open)
+        {
+            using var message = await WebSocketMessages.ReceiveAsync(ws, opts.MaxDeviceMessageBytes, ct);
+            if (message.Kind == WebSocketMessageType.Close)
+            {
+                await WebSocketMessages.CloseQuietlyAsync(ws, (int)WebSocketCloseStatus.NormalClosure, "bye");
+                return;
+            }
+            if (message.TooBig)
+            {
+                await WebSocketMessages.CloseQuietlyAsync(ws, MessageTooBig, $"message over {opts.MaxDeviceMessageBytes} bytes");
+                return;
+            }
+            var frame = message.Kind == WebSocketMessageType.Binary ? ParseBinary(message.Span) : ParseText(message.Span);
+            if (frame.Error is not null)
+            {
+                await WebSocketMessages.SendErrorAsync(ws, frame.Error, ct);
+                continue;
+            }
+            if (frame.Jpeg is null) continue; // heartbeat or an unknown type: ignored
+            var cameraId = string.IsNullOrEmpty(frame.CameraId) ? Identifiers.DefaultCameraId : frame.CameraId;
+            if (!Identifiers.IsValidCameraId(cameraId, out var cameraError))
+            {
+                await WebSocketMessages.SendErrorAsync(ws, cameraError!, ct);
+                continue;
+            }
+            var key = new StreamKey(session.Tenant, session.SourceId, cameraId);
+            IRouterMessage reply;
+            try
+            {
+                reply = await ingestor.IngestAsync(key, frame.Jpeg, frame.TimestampMs, session.Platform, ct);
+            }
+            catch (Akka.Actor.AskTimeoutException)
+            {
+                await WebSocketMessages.SendErrorAsync(ws, "frame not ingested: the camera did not answer in time", ct);
+                continue;
+            }
+            if (reply is FrameRejected rejected)
+                await WebSocketMessages.SendErrorAsync(ws, $"frame rejected ({rejected.Reason}): {rejected.Message}", ct);
+        }
+    }
+
+    private static ParsedFrame ParseBinary(ReadOnlySpan<byte> message)
+    {
+        if (!BinaryFrameCodec.TryDecode(message, out var header, out var offset, out var error))
+            return new ParsedFrame(null, null, 0, error);
+        return new ParsedFrame(header.CameraId, message[offset..].ToArray(), header.TimestampMs, null);
+    }
+
+    private static ParsedFrame ParseText(ReadOnlySpan<byte> message)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(message);
+            using var doc = JsonDocument.ParseValue(ref reader);
+            var root = doc.RootElement;
+            switch (GetString(root, "type"))
+            {
+                case "video_frame":
+                    if (!root.TryGetProperty("frame", out var frame) || frame.ValueKind != JsonValueKind.String || !frame.TryGetBytesFromBase64(out var jpeg))
+                        return new ParsedFrame(null, null, 0, "video_frame needs \"frame\": a base64 JPEG");
+                    long ts = 0;
+                    if (root.TryGetProperty("timestamp", out var t) && t.ValueKind == JsonValueKind.Number)
+                        ts = t.TryGetInt64(out var l) ? l : (long)t.GetDouble();
+                    // SDKs that send seconds (a float) are normalised to milliseconds.
+                    if (ts is > 0 and < 100_000_000_000) ts = (long)(t.GetDouble() * 1000);
+                    return new ParsedFrame(GetString(root, "camera_id"), jpeg, ts, null);
+                default:
+                    return new ParsedFrame(null, null, 0, null);
+            }
+        }
+        catch (JsonException)
+        {
+            return new ParsedFrame(null, null, 0, "text message is not valid JSON");
+        }
+    }
+
+    private static string? GetString(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private sealed record DeviceSession(string Tenant, string SourceId, string? Platform);
+
+    private readonly record struct ParsedFrame(string? CameraId, byte[]? Jpeg, long TimestampMs, string? Error);
+}

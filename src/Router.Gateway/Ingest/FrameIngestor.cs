@@ -1,0 +1,22 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.Options;
+using Router.Actors.Hosting;
+using Router.Actors.Identity;
+using Router.Actors.Messages;
+
+namespace Router.Gateway.Ingest;
+
+/// <summary>Sends frames to their camera entity (through the shard region or proxy) and awaits the verdict.</summary>
+internal sealed class FrameIngestor(IRequiredActor<CameraRegion> region, IOptions<GatewayOptions> options)
+{
+    /// <summary>
+    /// Ingests one JPEG. Returns <see cref="FrameAccepted"/> or <see cref="FrameRejected"/>; a timeout of the
+    /// entity's answer becomes an <see cref="AskTimeoutException"/>.
+    /// </summary>
+    public async Task<IRouterMessage> IngestAsync(StreamKey key, byte[] jpeg, long timestampMs, string? platform, CancellationToken ct)
+    {
+        var reply = await region.ActorRef.Ask<IRouterMessage>(new IngestFrame(key, jpeg, timestampMs, platform), options.Value.IngestTimeout, ct);
+        return reply;
+    }
+}

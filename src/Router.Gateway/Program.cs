@@ -1,0 +1,20 @@
+using Akka.Hosting;
+using Router.Actors.Hosting;
+using Router.Gateway;
+
+// Router.Gateway: the gateway role alone. HTTP/WebSocket endpoints, a proxy to the camera shard region on the
+// node members, and the subscriber actors. Needs Router:Cluster:SeedNodes pointing at the cluster.
+var builder = WebApplication.CreateBuilder(args);
+var clusterOptions = RouterConfiguration.Cluster(builder.Configuration);
+var pullSources = RouterConfiguration.PullSources(builder.Configuration);
+builder.Services.AddRouterGateway(builder.Configuration);
+builder.Services.AddAkka(clusterOptions.SystemName, akka =>
+{
+    akka.WithRouterSerialization()
+        .WithRouterCluster(clusterOptions, RouterRoles.Gateway)
+        .WithCameraDirectory(pullSources)
+        .WithCameraShardProxy();
+});
+var app = builder.Build();
+app.MapRouterGateway();
+app.Run();

@@ -1,0 +1,206 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.Options;
+using Router.Actors.Directory;
+using Router.Actors.Hosting;
+using Router.Actors.Identity;
+using Router.Actors.Messages;
+using Router.Actors.Protocol;
+using Router.Gateway.Security;
+
+namespace Router.Gateway.Streaming;
+
+/// <summary>
+/// <c>GET /v1/sources/{source_id}/video/stream?camera_id=a&amp;camera_id=b&amp;timeout=60&amp;format=json|binary|jpeg&amp;max_fps=N</c>:
+/// the Plexus-compatible consumer WebSocket (Plexus guide "Stream video end-to-end"). The first client message must be
+/// <c>{"type":"auth","api_key":K}</c> within the auth window, else close 4001 "unauthorized"; then the server sends
+/// <c>{"type":"init","online_sources":[…]}</c> and one message per frame. <c>timeout</c> (seconds, default 600)
+/// closes with 4008 "stream timeout"; an internal failure closes with 1011.
+/// </summary>
+internal sealed class ConsumerWebSocketEndpoint(
+    ApiKeyStore keys,
+    ActorSystem system,
+    IRequiredActor<CameraRegion> region,
+    IRequiredActor<CameraDirectory> directory,
+    IOptions<GatewayOptions> options,
+    ILogger<ConsumerWebSocketEndpoint> logger)
+{
+    public async Task HandleAsync(HttpContext context, string sourceId)
+    {
+        var request = ParseRequest(context, sourceId, out var error);
+        if (request is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsJsonAsync(new { error });
+            return;
+        }
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsJsonAsync(new { error = "WebSocket upgrade required" });
+            return;
+        }
+        var opts = options.Value;
+        using var ws = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = opts.PingInterval });
+        var aborted = context.RequestAborted;
+        try
+        {
+            var identity = await AuthenticateAsync(ws, opts, aborted);
+            if (identity is null) return;
+            await StreamAsync(ws, identity.Tenant, request, aborted);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException && aborted.IsCancellationRequested)
+        {
+            // Client went away.
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Consumer stream of {SourceId} failed", sourceId);
+            await WebSocketMessages.CloseQuietlyAsync(ws, (int)WebSocketCloseStatus.InternalServerError, "internal error");
+        }
+    }
+
+    private static StreamRequest? ParseRequest(HttpContext context, string sourceId, out string? error)
+    {
+        var query = context.Request.Query;
+        if (!Identifiers.IsValidSourceId(sourceId, out error)) return null;
+        var cameras = query["camera_id"].Where(c => c is not null).Select(c => c!).Distinct().ToList();
+        foreach (var camera in cameras)
+            if (!Identifiers.IsValidCameraId(camera, out error)) return null;
+        var format = FrameFormat.Json;
+        switch (query["format"].ToString())
+        {
+            case "" or "json": break;
+            case "binary": format = FrameFormat.Binary; break;
+            case "jpeg": format = FrameFormat.Jpeg; break;
+            default: error = "format must be json, binary or jpeg"; return null;
+        }
+        if (format == FrameFormat.Jpeg && cameras.Count != 1)
+        {
+            error = "format=jpeg needs exactly one camera_id (bare JPEG bytes do not say which camera)";
+            return null;
+        }
+        TimeSpan? timeout = null;
+        if (query.TryGetValue("timeout", out var t))
+        {
+            if (!double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds <= 0 || seconds > 86_400)
+            {
+                error = "timeout must be a number of seconds between 0 and 86400";
+                return null;
+            }
+            timeout = TimeSpan.FromSeconds(seconds);
+        }
+        double maxFps = 0;
+        if (query.TryGetValue("max_fps", out var m) &&
+            (!double.TryParse(m, System.Globalization.CultureInfo.InvariantCulture, out maxFps) || maxFps <= 0 || maxFps > 1000))
+        {
+            error = "max_fps must be a number between 0 and 1000";
+            return null;
+        }
+        error = null;
+        return new StreamRequest(sourceId, cameras.Count == 0 ? null : cameras, format, timeout, maxFps);
+    }
+
+    /// <summary>Returns the identity, or null after closing the socket with 4001.</summary>
+    private async Task<ApiKeyIdentity?> AuthenticateAsync(WebSocket ws, GatewayOptions opts, CancellationToken aborted)
+    {
+        var first = await WebSocketMessages.ReceiveFirstAsync(ws, 16 * 1024, opts.AuthTimeout, PlexusJson.CloseUnauthorized, "unauthorized", aborted);
+        if (first is not { } message) return null;
+        using (message)
+        {
+            var identity = message.Kind == WebSocketMessageType.Text && !message.TooBig ? Authenticate(message) : null;
+            if (identity is null) await WebSocketMessages.CloseQuietlyAsync(ws, PlexusJson.CloseUnauthorized, "unauthorized");
+            return identity;
+        }
+    }
+
+    private ApiKeyIdentity? Authenticate(ReceivedMessage message)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(message.Buffer.AsMemory(0, message.Length));
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String ||
+                type.GetString() != "auth" || !root.TryGetProperty("api_key", out var key) || key.ValueKind != JsonValueKind.String)
+                return null;
+            var identity = keys.Authenticate(key.GetString());
+            return identity is not null && identity.Has(ApiScopes.View) ? identity : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private async Task StreamAsync(WebSocket ws, string tenant, StreamRequest request, CancellationToken aborted)
+    {
+        var online = await directory.ActorRef.Ask<OnlineCameras>(new GetOnlineCameras(tenant), TimeSpan.FromSeconds(5), aborted);
+        await ws.SendAsync(InitMessage(online), WebSocketMessageType.Text, true, aborted);
+
+        var connection = new ConsumerConnection(ws, request.Format);
+        var subscriber = system.ActorOf(SubscriberActor.Props(tenant, request.SourceId, request.CameraIds, request.MaxFps,
+            region.ActorRef, directory.ActorRef, connection));
+        using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var timeout = request.Timeout ?? options.Value.DefaultStreamTimeout;
+        var timedOut = Task.Delay(timeout, stopWriting.Token);
+        var reading = DrainUntilCloseAsync(ws, aborted);
+        var writing = connection.RunWriterAsync(stopWriting.Token, aborted);
+        try
+        {
+            var first = await Task.WhenAny(reading, writing, timedOut);
+            system.Stop(subscriber);
+            stopWriting.Cancel();
+            try { await writing; } catch (OperationCanceledException) { }
+            if (first == timedOut)
+                await CloseAndDrainAsync(ws, reading, PlexusJson.CloseStreamTimeout, "stream timeout");
+            else if (first == reading)
+                await CloseAndDrainAsync(ws, reading, (int)WebSocketCloseStatus.NormalClosure, "bye");
+            else
+                await CloseAndDrainAsync(ws, reading, (int)WebSocketCloseStatus.InternalServerError, "internal error");
+        }
+        finally
+        {
+            system.Stop(subscriber);
+        }
+    }
+
+    private static async Task CloseAndDrainAsync(WebSocket ws, Task reading, int code, string reason)
+    {
+        if (ws.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            try { await ws.CloseOutputAsync((WebSocketCloseStatus)code, reason, CancellationToken.None); }
+            catch (WebSocketException) { }
+        }
+        if (await Task.WhenAny(reading, Task.Delay(TimeSpan.FromSeconds(2))) != reading) ws.Abort();
+        try { await reading; } catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
+    }
+
+    /// <summary>Reads and ignores client messages until the client closes (the protocol has nothing more to say).</summary>
+    private static async Task DrainUntilCloseAsync(WebSocket ws, CancellationToken aborted)
+    {
+        var buffer = new byte[4096];
+        while (ws.State is WebSocketState.Open or WebSocketState.CloseSent)
+        {
+            var result = await ws.ReceiveAsync(buffer, aborted);
+            if (result.MessageType == WebSocketMessageType.Close) return;
+        }
+    }
+
+    private static byte[] InitMessage(OnlineCameras online)
+    {
+        var sources = online.Cameras
+            .GroupBy(c => c.Key.SourceId)
+            .Select(g => new
+            {
+                source_id = g.Key,
+                platform = g.Select(c => c.Platform).FirstOrDefault(p => p.Length > 0) ?? string.Empty,
+                cameras = g.Select(c => new { camera_id = c.Key.CameraId, video_type = "normal" }).ToList(),
+            })
+            .ToList();
+        return JsonSerializer.SerializeToUtf8Bytes(new { type = "init", online_sources = sources });
+    }
+
+    private sealed record StreamRequest(string SourceId, IReadOnlyList<string>? CameraIds, FrameFormat Format, TimeSpan? Timeout, double MaxFps);
+}

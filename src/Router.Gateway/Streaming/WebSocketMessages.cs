@@ -1,0 +1,103 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Router.Gateway.Streaming;
+
+/// <summary>One whole WebSocket message read by <see cref="WebSocketMessages.ReceiveAsync"/>.</summary>
+/// <param name="Kind">Text, binary, or <see cref="WebSocketMessageType.Close"/> when the peer closed.</param>
+/// <param name="Buffer">Pooled buffer holding the message; call <see cref="Dispose"/> to return it.</param>
+/// <param name="Length">Message length in bytes.</param>
+/// <param name="TooBig">True when the message exceeded the limit (the rest was not read).</param>
+internal readonly record struct ReceivedMessage(WebSocketMessageType Kind, byte[] Buffer, int Length, bool TooBig) : IDisposable
+{
+    public ReadOnlySpan<byte> Span => Buffer.AsSpan(0, Length);
+
+    public void Dispose()
+    {
+        if (Buffer.Length > 0) ArrayPool<byte>.Shared.Return(Buffer);
+    }
+}
+
+/// <summary>WebSocket helpers shared by the device and consumer endpoints.</summary>
+internal static class WebSocketMessages
+{
+    private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>Reads one whole message of at most <paramref name="maxBytes"/> bytes into a pooled buffer.</summary>
+    public static async Task<ReceivedMessage> ReceiveAsync(WebSocket ws, int maxBytes, CancellationToken ct)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > maxBytes) return new ReceivedMessage(WebSocketMessageType.Binary, buffer, length, true);
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBytes + 1));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                var result = await ws.ReceiveAsync(buffer.AsMemory(length), ct);
+                if (result.MessageType == WebSocketMessageType.Close)
+                    return new ReceivedMessage(WebSocketMessageType.Close, buffer, 0, false);
+                length += result.Count;
+                if (length > maxBytes) return new ReceivedMessage(result.MessageType, buffer, length, true);
+                if (result.EndOfMessage) return new ReceivedMessage(result.MessageType, buffer, length, false);
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads the first message of a connection, waiting at most <paramref name="window"/>. On time-out it closes with
+    /// <paramref name="closeCode"/> and <paramref name="closeReason"/> and returns null. (A pending receive is not
+    /// cancelled: cancelling it would abort the socket and lose the close code.)
+    /// </summary>
+    public static async Task<ReceivedMessage?> ReceiveFirstAsync(WebSocket ws, int maxBytes, TimeSpan window, int closeCode, string closeReason, CancellationToken ct)
+    {
+        var receive = ReceiveAsync(ws, maxBytes, ct);
+        var winner = await Task.WhenAny(receive, Task.Delay(window, ct));
+        if (winner == receive) return await receive;
+        try { await ws.CloseOutputAsync((WebSocketCloseStatus)closeCode, closeReason, ct); }
+        catch (WebSocketException) { }
+        if (await Task.WhenAny(receive, Task.Delay(TimeSpan.FromSeconds(2), ct)) != receive) ws.Abort();
+        try { (await receive).Dispose(); }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
+        return null;
+    }
+
+    /// <summary>Sends a JSON text message (snake_case property names).</summary>
+    public static Task SendJsonAsync<T>(WebSocket ws, T message, CancellationToken ct) =>
+        ws.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message, SnakeCase), WebSocketMessageType.Text, true, ct);
+
+    /// <summary>Sends <c>{"type":"error","message":…}</c>.</summary>
+    public static Task SendErrorAsync(WebSocket ws, string message, CancellationToken ct) =>
+        SendJsonAsync(ws, new { type = "error", message }, ct);
+
+    /// <summary>Closes with a code and reason, waiting at most 2 s for the peer's close frame; never throws.</summary>
+    public static async Task CloseQuietlyAsync(WebSocket ws, int code, string reason)
+    {
+        if (ws.State is not (WebSocketState.Open or WebSocketState.CloseReceived)) return;
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            // Close reasons are limited to 123 UTF-8 bytes by RFC 6455.
+            var bytes = Encoding.UTF8.GetBytes(reason);
+            if (bytes.Length > 123) reason = Encoding.UTF8.GetString(bytes, 0, 120);
+            await ws.CloseAsync((WebSocketCloseStatus)code, reason, cts.Token);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            ws.Abort();
+        }
+    }
+}
