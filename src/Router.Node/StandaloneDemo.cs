@@ -31,7 +31,8 @@ internal sealed class StandaloneDemo
 
     public static StandaloneDemo Create(IConfiguration configuration)
     {
-        var key = Environment.GetEnvironmentVariable(KeyVariable);
+        // Environment variables are part of ASP.NET configuration, so --ROUTER_DEMO_API_KEY=… works too.
+        var key = configuration[KeyVariable];
         var generated = string.IsNullOrWhiteSpace(key);
         if (generated) key = "demo_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var url = DemoMedia.ResolveDemoUrl(configuration["Router:Demo:Url"]);

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what Router needs on a fresh Debian/Ubuntu machine, then restores NuGet packages.
+#   native libraries for OpenCvSharp's full runtime (libgtk-3-0 and friends),
+#   chromium for the headless browser test (only with --with-browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_browser=0
+[[ "${1:-}" == "--with-browser" ]] && with_browser=1
+
+need=()
+dpkg -s libgtk-3-0 >/dev/null 2>&1 || need+=(libgtk-3-0)
+if [[ $with_browser == 1 ]]; then
+  [[ -x /usr/bin/chromium ]] || need+=(chromium)
+  dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
+fi
+if (( ${#need[@]} )); then
+  echo "setup: installing ${need[*]} (apt-get)"
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "setup: the .NET 10 SDK is required (https://dotnet.microsoft.com/download)" >&2
+  exit 1
+fi
+dotnet restore Router.sln --nologo -v quiet

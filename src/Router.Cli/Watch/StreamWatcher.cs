@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Router.Cli.FrameSources;
+using Router.Cli.Protocol;
+
+namespace Router.Cli.Watch;
+
+/// <summary>
+/// Subscribes to the consumer WebSocket <c>/v1/sources/{source_id}/video/stream</c>, authenticates with
+/// <c>{"type":"auth","api_key"}</c>, and measures what arrives per camera: frame rate, latency (now − frame
+/// timestamp), resolution and bytes per second, printed once per second, with a summary at the end.
+/// </summary>
+internal sealed class StreamWatcher(WatchSettings settings, TextWriter output, TextWriter error)
+{
+    private const int MaxMessageBytes = 16 * 1024 * 1024;
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, CameraStats> cameras = new(StringComparer.Ordinal);
+    private volatile bool closing;
+
+    /// <summary>Frames received so far, per camera (a snapshot).</summary>
+    public IReadOnlyDictionary<string, long> FramesPerCamera
+    {
+        get
+        {
+            lock (gate) return cameras.ToDictionary(c => c.Key, c => c.Value.Frames);
+        }
+    }
+
+    /// <summary>Runs until the server closes, the duration elapses or <paramref name="cancellationToken"/> (Ctrl-C) fires.</summary>
+    /// <returns>0 for a normal end or stream timeout (4008), 3 for unauthorized (4001), 1 for anything else.</returns>
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var url = settings.StreamUrl;
+        var clock = Stopwatch.StartNew();
+        using var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(15);
+        try
+        {
+            using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            connectTimeout.CancelAfter(settings.ConnectTimeout);
+            await socket.ConnectAsync(url, connectTimeout.Token);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Ok;
+        }
+        catch (Exception e) when (e is WebSocketException or HttpRequestException or OperationCanceledException)
+        {
+            error.WriteLine($"watch: cannot connect to {url}: {Describe(e)}");
+            return ExitCodes.Failure;
+        }
+        error.WriteLine($"watch: connected to {url}");
+
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (settings.Duration is { } duration) run.CancelAfter(duration);
+        using var stopProgress = new CancellationTokenSource();
+        var progressTask = new ProgressReporter(error, TimeSpan.FromSeconds(1), WindowLines).RunAsync(stopProgress.Token);
+        if (settings.OutputDirectory is not null) Directory.CreateDirectory(settings.OutputDirectory);
+
+        int exitCode;
+        try
+        {
+            await WebSocketIO.SendJsonAsync(socket, w =>
+            {
+                w.WriteString("type", "auth");
+                w.WriteString("api_key", settings.ApiKey);
+            }, run.Token);
+            exitCode = await ReceiveUntilClosedOrStoppedAsync(socket, run.Token);
+        }
+        catch (Exception) when (run.IsCancellationRequested)
+        {
+            exitCode = ExitCodes.Ok; // stopped while sending auth
+        }
+        catch (Exception e) when (e is WebSocketException or IOException)
+        {
+            error.WriteLine($"watch: connection lost: {Describe(e)}");
+            exitCode = ExitCodes.Failure;
+        }
+        finally
+        {
+            await stopProgress.CancelAsync();
+            await progressTask;
+        }
+        output.WriteLine(Summary(clock.Elapsed));
+        return exitCode;
+    }
+
+    /// <summary>
+    /// Receives until the server closes, or until <paramref name="stop"/> fires; then closes politely (a cancelled
+    /// WebSocket receive would abort the connection) and aborts only if the server does not answer in time.
+    /// </summary>
+    private async Task<int> ReceiveUntilClosedOrStoppedAsync(ClientWebSocket socket, CancellationToken stop)
+    {
+        using var socketStop = new CancellationTokenSource();
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = stop.Register(() => stopped.TrySetResult());
+        var receiving = ReceiveLoopAsync(socket, socketStop.Token);
+        if (await Task.WhenAny(receiving, stopped.Task) == receiving) return await receiving;
+
+        closing = true;
+        await WebSocketIO.CloseQuietlyAsync(socket, WebSocketCloseStatus.NormalClosure, "bye", CloseTimeout);
+        socketStop.CancelAfter(CloseTimeout);
+        try
+        {
+            await receiving;
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException)
+        {
+            // The server did not complete the close in time.
+        }
+        return ExitCodes.Ok;
+    }
+
+    private async Task<int> ReceiveLoopAsync(ClientWebSocket socket, CancellationToken ct)
+    {
+        while (true)
+        {
+            var message = await WebSocketIO.ReceiveAsync(socket, MaxMessageBytes, ct);
+            switch (message.Type)
+            {
+                case WebSocketMessageType.Close:
+                    return await OnCloseAsync(socket);
+                case WebSocketMessageType.Text:
+                    await OnTextAsync(message.Data, ct);
+                    break;
+                case WebSocketMessageType.Binary:
+                    await OnBinaryAsync(message.Data, ct);
+                    break;
+            }
+        }
+    }
+
+    private async Task<int> OnCloseAsync(ClientWebSocket socket)
+    {
+        var code = (int?)socket.CloseStatus;
+        var reason = socket.CloseStatusDescription;
+        if (closing) return ExitCodes.Ok; // the answer to our own close
+        error.WriteLine($"watch: closed by server: {code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no code"} {reason}".TrimEnd());
+        await WebSocketIO.CloseQuietlyAsync(socket, WebSocketCloseStatus.NormalClosure, "bye", CloseTimeout);
+        return code switch
+        {
+            4001 => ExitCodes.Unauthorized,
+            4008 => ExitCodes.Ok,
+            _ => ExitCodes.Failure,
+        };
+    }
+
+    private async Task OnTextAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        JsonDocument doc;
+        try
+        {
+            var reader = new Utf8JsonReader(data.Span);
+            doc = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException)
+        {
+            error.WriteLine("watch: ignoring a text message that is not JSON");
+            return;
+        }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return;
+            switch (WebSocketIO.GetString(root, "type"))
+            {
+                case "init":
+                    PrintInit(root);
+                    break;
+                case "video_frame":
+                    if (!root.TryGetProperty("frame", out var frame) || frame.ValueKind != JsonValueKind.String || !frame.TryGetBytesFromBase64(out var jpeg))
+                    {
+                        error.WriteLine("watch: video_frame without a base64 frame");
+                        return;
+                    }
+                    var camera = WebSocketIO.GetString(root, "camera_id") ?? "?";
+                    var width = GetInt(root, "width");
+                    var height = GetInt(root, "height");
+                    long? timestamp = root.TryGetProperty("timestamp", out var t) && t.ValueKind == JsonValueKind.Number
+                        ? t.TryGetInt64(out var ms) ? ms : (long)t.GetDouble()
+                        : null;
+                    await OnFrameAsync(camera, jpeg, width, height, timestamp, ct);
+                    break;
+                case "error":
+                    error.WriteLine($"watch: server error: {WebSocketIO.GetString(root, "message")}");
+                    break;
+            }
+        }
+    }
+
+    private async Task OnBinaryAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        if (settings.Format == "jpeg")
+        {
+            var jpeg = data.ToArray();
+            JpegInfo.TryReadSize(jpeg, out var width, out var height);
+            await OnFrameAsync(settings.Cameras.Count == 1 ? settings.Cameras[0] : "?", jpeg, width, height, null, ct);
+            return;
+        }
+        if (!BinaryFrameCodec.TryDecode(data.Span, out var header, out var offset, out var decodeError))
+        {
+            error.WriteLine($"watch: bad binary frame: {decodeError}");
+            return;
+        }
+        await OnFrameAsync(header.CameraId, data[offset..].ToArray(), header.Width, header.Height, header.TimestampMs, ct);
+    }
+
+    private async Task OnFrameAsync(string camera, byte[] jpeg, int width, int height, long? timestampMs, CancellationToken ct)
+    {
+        long? latency = timestampMs is { } ts and > 0 ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - ts : null;
+        long n;
+        lock (gate)
+        {
+            if (!cameras.TryGetValue(camera, out var stats)) cameras[camera] = stats = new CameraStats(camera);
+            stats.Add(jpeg.Length, width, height, latency);
+            n = stats.Frames;
+        }
+        if (settings.OutputDirectory is { } dir)
+            await File.WriteAllBytesAsync(Path.Combine(dir, $"{SafeFileName(camera)}-{n:D6}.jpg"), jpeg, ct);
+    }
+
+    private void PrintInit(JsonElement root)
+    {
+        if (!root.TryGetProperty("online_sources", out var sources) || sources.ValueKind != JsonValueKind.Array || sources.GetArrayLength() == 0)
+        {
+            error.WriteLine($"watch: init: {settings.SourceId} is not online yet (waiting for frames)");
+            return;
+        }
+        foreach (var source in sources.EnumerateArray())
+        {
+            var list = new List<string>();
+            if (source.TryGetProperty("cameras", out var cams) && cams.ValueKind == JsonValueKind.Array)
+                foreach (var cam in cams.EnumerateArray())
+                    list.Add($"{WebSocketIO.GetString(cam, "camera_id")} ({WebSocketIO.GetString(cam, "video_type")})");
+            error.WriteLine($"watch: init: {WebSocketIO.GetString(source, "source_id")} online ({WebSocketIO.GetString(source, "platform") ?? "unknown platform"}), cameras: {(list.Count == 0 ? "none" : string.Join(", ", list))}");
+        }
+    }
+
+    private IEnumerable<string> WindowLines(TimeSpan elapsed)
+    {
+        lock (gate)
+            return cameras.Values.OrderBy(c => c.CameraId, StringComparer.Ordinal).Select(c => c.TakeWindowLine(elapsed)).ToList();
+    }
+
+    private string Summary(TimeSpan elapsed)
+    {
+        lock (gate)
+        {
+            if (cameras.Count == 0) return $"watch summary: no frames received in {Units.One(elapsed.TotalSeconds)} s";
+            return "watch summary: " + string.Join("; ", cameras.Values.OrderBy(c => c.CameraId, StringComparer.Ordinal).Select(c => c.Summary()));
+        }
+    }
+
+    private static int GetInt(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i : 0;
+
+    private static string SafeFileName(string camera)
+    {
+        var invalid = Path.GetInvalidFileNameChars();
+        return string.Concat(camera.Select(c => c == ':' || invalid.Contains(c) ? '_' : c));
+    }
+
+    private static string Describe(Exception e) =>
+        e.InnerException is { } inner && !e.Message.Contains(inner.Message, StringComparison.Ordinal) ? $"{e.Message}: {inner.Message}" : e.Message;
+}

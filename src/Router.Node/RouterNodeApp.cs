@@ -1,0 +1,76 @@
+using Akka.Hosting;
+using Router.Actors.Hosting;
+using Router.Gateway;
+using Router.Gateway.Security;
+
+namespace Router.Node;
+
+/// <summary>
+/// Builds the Router.Node web application. Role <c>standalone</c> (default; configuration key <c>role</c> or
+/// <c>Router:Role</c>) runs the node and gateway roles in one process with the demo camera; role <c>node</c> runs the
+/// camera shard region and pull-source capture with HTTP only for <c>/healthz</c> and <c>/readyz</c>.
+/// </summary>
+public static class RouterNodeApp
+{
+    /// <summary>Default address of standalone mode when neither <c>--urls</c> nor <c>ASPNETCORE_URLS</c> is given.</summary>
+    public const string DefaultUrl = "http://localhost:8080";
+
+    /// <summary>Builds the application from command-line <paramref name="args"/> (ASP.NET conventions).</summary>
+    /// <exception cref="ArgumentException">The role is neither <c>standalone</c> nor <c>node</c>.</exception>
+    /// <exception cref="InvalidOperationException">Configuration is invalid (API keys, pull sources).</exception>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var role = builder.Configuration["role"] ?? builder.Configuration["Router:Role"] ?? "standalone";
+        if (role is not ("standalone" or "node"))
+            throw new ArgumentException($"unknown role '{role}' (use standalone or node; the gateway role is Router.Gateway)", nameof(args));
+        var standalone = role == "standalone";
+        if (standalone && builder.Configuration["urls"] is null) builder.WebHost.UseUrls(DefaultUrl);
+
+        var demo = standalone ? StandaloneDemo.Create(builder.Configuration) : null;
+        var clusterOptions = RouterConfiguration.Cluster(builder.Configuration);
+        var cameraOptions = RouterConfiguration.Camera(builder.Configuration);
+        var pullSources = demo is null
+            ? RouterConfiguration.PullSources(builder.Configuration)
+            : RouterConfiguration.PullSources(builder.Configuration, demo.Camera);
+
+        if (standalone) builder.Services.AddRouterGateway(builder.Configuration);
+        builder.Services.AddAkka(clusterOptions.SystemName, akka =>
+        {
+            akka.WithRouterSerialization()
+                .WithRouterCluster(clusterOptions, standalone ? [RouterRoles.Node, RouterRoles.Gateway] : [RouterRoles.Node])
+                .WithCameraDirectory(pullSources)
+                .WithCameraShardRegion(cameraOptions, pullSources);
+        });
+
+        var app = builder.Build();
+        if (demo is null)
+        {
+            app.MapRouterHealth();
+            return app;
+        }
+        app.Services.GetRequiredService<ApiKeyStore>().Add(demo.KeyEntry);
+        app.MapRouterGateway();
+        if (builder.Configuration.GetValue("Router:Demo:PrintBanner", true))
+            app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, demo));
+        return app;
+    }
+
+    /// <summary>The addresses Kestrel is listening on (with real ports once started, also for port 0).</summary>
+    public static IReadOnlyList<string> ListeningUrls(WebApplication app) =>
+        app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    private static void PrintBanner(WebApplication app, StandaloneDemo demo)
+    {
+        var url = ListeningUrls(app).FirstOrDefault() ?? DefaultUrl;
+        var generated = demo.KeyGenerated ? $" (generated; set {StandaloneDemo.KeyVariable} to choose one)" : string.Empty;
+        Console.WriteLine();
+        Console.WriteLine("Router standalone is running.");
+        Console.WriteLine($"  Viewer:      {url}/#key={demo.ApiKey}");
+        Console.WriteLine($"  Demo tenant: {StandaloneDemo.Tenant}, API key: {demo.ApiKey}{generated}");
+        Console.WriteLine($"  Demo camera: lobby/main playing {demo.Camera.Url}");
+        Console.WriteLine($"  Push frames: dotnet run --project src/Router.Cli -- push --url {url.Replace("http", "ws")} --key <key> --source robot-01 --file clip.avi");
+        Console.WriteLine();
+    }
+}
