@@ -94,7 +94,7 @@ internal sealed class AcknowledgedSinkStage : GraphStage<SinkShape<VideoFrame>>
             var wait = _stage._minInterval - TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastSentTicks);
             if (wait > TimeSpan.Zero)
             {
-                if (!IsTimerActive(PaceTimer)) ScheduleOnce(PaceTimer, wait);
+                ScheduleOnce(PaceTimer, wait); // replaces a pending one with the same key
                 return;
             }
             Pull(_stage._in);

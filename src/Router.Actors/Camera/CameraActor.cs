@@ -178,7 +178,10 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
     private void HandleSubscribe(Subscribe msg)
     {
         if (_subscriptions.ContainsKey(msg.SubscriptionId)) return;
+        // Newest frame wins: the conflate stage (fused with the sink) always drains the source and keeps only the
+        // latest frame while the subscriber has one in flight.
         var queue = Source.ActorRef<VideoFrame>(1, OverflowStrategy.DropHead)
+            .Conflate((_, newer) => newer)
             .To(Sink.FromGraph(new AcknowledgedSinkStage(msg)))
             .Run(Materializer);
         _subscriptions[msg.SubscriptionId] = new Subscription(msg, queue);

@@ -96,9 +96,10 @@ public sealed class CameraActorTests() : TestKit(RouterTestConfig.SerializeEvery
         var first = subscriber.ExpectMsg<VideoFrame>(Wait);
         Assert.Equal(1, first.Sequence);
         Assert.Equal(TestFrames.Vtest[0], first.Jpeg);
+        var stage = subscriber.LastSender;
         // Without an ack nothing more is sent: frame 2 was dropped in favour of frame 3 (newest wins).
         subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
-        subscriber.Reply(StreamAck.Instance);
+        stage.Tell(StreamAck.Instance, subscriber.Ref);
         Assert.Equal(3, subscriber.ExpectMsg<VideoFrame>(Wait).Sequence);
     }
 
