@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Microsoft.Extensions.FileProviders;
 using Router.Actors.Camera;
 using Router.Gateway.Ingest;
 using Router.Gateway.Rest;
@@ -38,8 +39,9 @@ public static class GatewayHostingExtensions
     public static WebApplication MapRouterGateway(this WebApplication app)
     {
         app.UseWebSockets();
-        app.UseDefaultFiles();
-        app.UseStaticFiles();
+        var viewer = new EmbeddedFileProvider(typeof(GatewayHostingExtensions).Assembly, "Router.Gateway.wwwroot");
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = viewer });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = viewer });
         app.Map("/ws/device", (HttpContext ctx, DeviceWebSocketEndpoint endpoint) => endpoint.HandleAsync(ctx));
         app.Map("/v1/sources/{source_id}/video/stream",
             (HttpContext ctx, string source_id, ConsumerWebSocketEndpoint endpoint) => endpoint.HandleAsync(ctx, source_id));
