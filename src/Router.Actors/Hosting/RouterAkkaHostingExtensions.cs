@@ -94,6 +94,8 @@ public static class RouterAkkaHostingExtensions
                 StateStoreMode = StateStoreMode.DData,
                 RememberEntities = false,
                 HandOffStopMessage = PoisonPill.Instance,
+                // The entity passivates itself, and only when it has no subscribers (CameraOptions.PassivateAfter).
+                ShouldPassivateIdleEntities = false,
             });
 
     /// <summary>The <c>gateway</c> role without local entities: a proxy to the camera shard region on <c>node</c> members.</summary>
