@@ -56,10 +56,12 @@ public static class GatewayHostingExtensions
 
     /// <summary>
     /// <c>/healthz</c>: 200 while the process runs. <c>/readyz</c>: 200 when this member is Up in the cluster, else 503.
+    /// <c>/metrics/remote</c>: frames and bytes each camera sent over remoting from this process (JSON).
     /// </summary>
     public static WebApplication MapRouterHealth(this WebApplication app)
     {
         app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/metrics/remote", () => Results.Json(Router.Actors.Metrics.RemoteTraffic.Snapshot()));
         app.MapGet("/readyz", (ActorSystem system) =>
         {
             var status = Cluster.Get(system).SelfMember.Status;

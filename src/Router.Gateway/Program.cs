@@ -13,7 +13,8 @@ builder.Services.AddAkka(clusterOptions.SystemName, akka =>
     akka.WithRouterSerialization()
         .WithRouterCluster(clusterOptions, RouterRoles.Gateway)
         .WithCameraDirectory(pullSources)
-        .WithCameraShardProxy();
+        .WithCameraShardProxy()
+        .WithCameraRelays(RouterConfiguration.Camera(builder.Configuration));
 });
 var app = builder.Build();
 app.MapRouterGateway();

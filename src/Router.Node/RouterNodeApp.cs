@@ -41,6 +41,7 @@ public static class RouterNodeApp
                 .WithRouterCluster(clusterOptions, standalone ? [RouterRoles.Node, RouterRoles.Gateway] : [RouterRoles.Node])
                 .WithCameraDirectory(pullSources)
                 .WithCameraShardRegion(cameraOptions, pullSources);
+            if (standalone) akka.WithCameraRelays(cameraOptions);
         });
 
         var app = builder.Build();

@@ -17,12 +17,15 @@ internal sealed class AcknowledgedSinkStage : GraphStage<SinkShape<VideoFrame>>
     private readonly IActorRef _target;
     private readonly Subscribe _subscription;
     private readonly TimeSpan _minInterval;
+    private readonly bool _remoteTarget;
 
     /// <param name="subscription">The subscription: its subscriber receives the signals and frames.</param>
     public AcknowledgedSinkStage(Subscribe subscription)
     {
         _subscription = subscription;
         _target = subscription.Subscriber;
+        // A local reference's address has no host; a remote one does (frames to it cross remoting).
+        _remoteTarget = _target.Path.Address.HasGlobalScope;
         _minInterval = subscription.MaxFps > 0 ? TimeSpan.FromSeconds(1.0 / subscription.MaxFps) : TimeSpan.Zero;
         Shape = new SinkShape<VideoFrame>(_in);
     }
@@ -72,6 +75,7 @@ internal sealed class AcknowledgedSinkStage : GraphStage<SinkShape<VideoFrame>>
             _awaitingAck = true;
             _lastSentTicks = Environment.TickCount64;
             _stage._target.Tell(frame, StageActor.Ref);
+            if (_stage._remoteTarget) Metrics.RemoteTraffic.Record(_stage._subscription.Key.EntityId, frame.Jpeg.Length);
         }
 
         public void OnUpstreamFinish()

@@ -26,9 +26,8 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
     private readonly IActorRef _directory;
     private readonly PullSourceDefinition? _pullSource;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<string, Subscription> _subscriptions = new();
+    private readonly FrameFanOut _fanOut;
     private readonly Queue<long> _arrivals = new();
-    private IMaterializer? _materializer;
     private VideoFrame? _latest;
     private long _latestArrivalTicks;
     private long _sequence;
@@ -47,6 +46,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
         _options = options;
         _sizePolicy = new SizePolicy(options.SizePolicy);
         _directory = directory;
+        _fanOut = new FrameFanOut(Context);
         if (pullSources.TryGet(_key, out var pull))
         {
             _pullSource = pull;
@@ -72,8 +72,6 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private IMaterializer Materializer => _materializer ??= Context.Materializer();
-
     /// <inheritdoc />
     protected override void PreStart()
     {
@@ -86,7 +84,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
     {
         StopCapture();
         if (_online || _pullSource is not null) _directory.Tell(new PublishCameraStatus(CurrentStatus() with { Online = false, Subscribers = 0 }));
-        foreach (var s in _subscriptions.Values) s.Queue.Tell(new Status.Success(Akka.Done.Instance));
+        _fanOut.EndAll();
     }
 
     private void HandleIngest(IngestFrame msg)
@@ -159,7 +157,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
         _latest = frame;
         _latestArrivalTicks = Environment.TickCount64;
         _arrivals.Enqueue(_latestArrivalTicks);
-        foreach (var s in _subscriptions.Values) s.Queue.Tell(frame);
+        _fanOut.Publish(frame);
         if (!replyTo.IsNobody()) replyTo.Tell(new FrameAccepted(result.Width, result.Height, result.Jpeg.Length, result.Reencoded));
         if (!_online)
         {
@@ -177,42 +175,25 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
 
     private void HandleSubscribe(Subscribe msg)
     {
-        if (_subscriptions.ContainsKey(msg.SubscriptionId)) return;
-        // Newest frame wins: the conflate stage (fused with the sink) always drains the source and keeps only the
-        // latest frame while the subscriber has one in flight.
-        var queue = Source.ActorRef<VideoFrame>(1, OverflowStrategy.DropHead)
-            .Conflate((_, newer) => newer)
-            .To(Sink.FromGraph(new AcknowledgedSinkStage(msg)))
-            .Run(Materializer);
-        _subscriptions[msg.SubscriptionId] = new Subscription(msg, queue);
-        Context.Watch(msg.Subscriber);
-        if (_latest is not null && Environment.TickCount64 - _latestArrivalTicks < _options.LatestFrameMaxAge.TotalMilliseconds)
-            queue.Tell(_latest);
+        var initial = _latest is not null && Environment.TickCount64 - _latestArrivalTicks < _options.LatestFrameMaxAge.TotalMilliseconds ? _latest : null;
+        if (!_fanOut.Add(msg, initial)) return;
         if (_pullSource is not null && _capture is null) StartCapture(_pullSource);
-        _log.Debug("Camera {0}: subscription {1} by {2} (max_fps {3}); {4} in total", _key, msg.SubscriptionId, msg.Subscriber, msg.MaxFps, _subscriptions.Count);
+        _log.Debug("Camera {0}: subscription {1} by {2} (max_fps {3}); {4} in total", _key, msg.SubscriptionId, msg.Subscriber, msg.MaxFps, _fanOut.Count);
     }
 
     private void HandleUnsubscribe(Unsubscribe msg)
     {
-        if (!_subscriptions.Remove(msg.SubscriptionId, out var s)) return;
-        s.Queue.Tell(new Status.Success(Akka.Done.Instance));
-        if (!_subscriptions.Values.Any(x => x.Request.Subscriber.Equals(s.Request.Subscriber))) Context.Unwatch(s.Request.Subscriber);
-        AfterSubscriberLeft();
+        if (_fanOut.Remove(msg.SubscriptionId)) AfterSubscriberLeft();
     }
 
     private void HandleSubscriberTerminated(Terminated msg)
     {
-        foreach (var (id, s) in _subscriptions.Where(p => p.Value.Request.Subscriber.Equals(msg.ActorRef)).ToList())
-        {
-            _subscriptions.Remove(id);
-            s.Queue.Tell(new Status.Success(Akka.Done.Instance));
-        }
-        AfterSubscriberLeft();
+        if (_fanOut.RemoveSubscriber(msg.ActorRef) > 0) AfterSubscriberLeft();
     }
 
     private void AfterSubscriberLeft()
     {
-        if (_subscriptions.Count == 0) StopCapture();
+        if (_fanOut.Count == 0) StopCapture();
     }
 
     private void StartCapture(PullSourceDefinition source)
@@ -246,7 +227,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
 
     private void HandleIdle()
     {
-        if (_subscriptions.Count > 0 || _online) return;
+        if (_fanOut.Count > 0 || _online) return;
         _log.Debug("Camera {0}: idle, passivating", _key);
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
@@ -260,10 +241,8 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
         while (_arrivals.Count > 0 && now - _arrivals.Peek() > window) _arrivals.Dequeue();
         var fps = Math.Round(_arrivals.Count * 1000.0 / window, 1);
         return new CameraStatus(_key, _online || _pullSource is not null, _platform, _latest?.TimestampMs ?? 0, fps,
-            _latest?.Width ?? 0, _latest?.Height ?? 0, _subscriptions.Count);
+            _latest?.Width ?? 0, _latest?.Height ?? 0, _fanOut.Count);
     }
-
-    private sealed record Subscription(Subscribe Request, IActorRef Queue);
 
     private sealed record Reencoded(SizePolicyResult? Result, long TimestampMs, IActorRef ReplyTo, Exception? Failure) : INoSerializationVerificationNeeded;
 

@@ -18,6 +18,9 @@ public sealed class CameraRegion;
 /// <summary>Registry key of the node-local <see cref="CameraDirectoryActor"/>.</summary>
 public sealed class CameraDirectory;
 
+/// <summary>Registry key of the gateway's <see cref="Relay.CameraRelaysActor"/> (consumers subscribe through it).</summary>
+public sealed class CameraRelays;
+
 /// <summary>The cluster roles of Router.</summary>
 public static class RouterRoles
 {
@@ -97,6 +100,15 @@ public static class RouterAkkaHostingExtensions
                 // The entity passivates itself, and only when it has no subscribers (CameraOptions.PassivateAfter).
                 ShouldPassivateIdleEntities = false,
             });
+
+    /// <summary>
+    /// The gateway's per-camera relays: consumers on this process watching one camera share one upstream subscription.
+    /// Needs the <see cref="CameraRegion"/> (region or proxy) registered first.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithCameraRelays(this AkkaConfigurationBuilder builder, CameraOptions options) =>
+        builder.WithActors((system, registry) =>
+            registry.Register<CameraRelays>(system.ActorOf(
+                Relay.CameraRelaysActor.Props(registry.Get<CameraRegion>(), options.LatestFrameMaxAge), "camera-relays")));
 
     /// <summary>The <c>gateway</c> role without local entities: a proxy to the camera shard region on <c>node</c> members.</summary>
     public static AkkaConfigurationBuilder WithCameraShardProxy(this AkkaConfigurationBuilder builder) =>

@@ -22,7 +22,7 @@ namespace Router.Gateway.Streaming;
 internal sealed class ConsumerWebSocketEndpoint(
     ApiKeyStore keys,
     ActorSystem system,
-    IRequiredActor<CameraRegion> region,
+    IRequiredActor<CameraRelays> relays,
     IRequiredActor<CameraDirectory> directory,
     IOptions<GatewayOptions> options,
     ILogger<ConsumerWebSocketEndpoint> logger)
@@ -141,7 +141,7 @@ internal sealed class ConsumerWebSocketEndpoint(
 
         var connection = new ConsumerConnection(ws, request.Format);
         var subscriber = system.ActorOf(SubscriberActor.Props(tenant, request.SourceId, request.CameraIds, request.MaxFps,
-            region.ActorRef, directory.ActorRef, connection));
+            relays.ActorRef, directory.ActorRef, connection));
         using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         var timeout = request.Timeout ?? options.Value.DefaultStreamTimeout;
         var timedOut = Task.Delay(timeout, stopWriting.Token);

@@ -14,7 +14,7 @@ internal interface IFrameOutlet
 }
 
 /// <summary>
-/// One per consumer WebSocket: subscribes to the requested cameras of one source (or, with no camera_id, to every
+/// One per consumer WebSocket: subscribes (through the gateway's camera relays) to the requested cameras of one source (or, with no camera_id, to every
 /// camera of the source, including ones that come online later), passes frames to the connection's
 /// <see cref="IFrameOutlet"/> and re-subscribes when a subscription stream ends (entity passivated or re-homed).
 /// Frames of a camera are passed on in timestamp order only; an older frame after a newer one is dropped.
@@ -25,7 +25,7 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     private readonly string _sourceId;
     private readonly IReadOnlyList<string>? _cameraIds;
     private readonly double _maxFps;
-    private readonly IActorRef _region;
+    private readonly IActorRef _relays;
     private readonly IActorRef _directory;
     private readonly IFrameOutlet _outlet;
     private readonly Dictionary<StreamKey, string> _subscriptions = new();
@@ -34,13 +34,13 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     private int _counter;
 
     public SubscriberActor(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
-        IActorRef region, IActorRef directory, IFrameOutlet outlet)
+        IActorRef relays, IActorRef directory, IFrameOutlet outlet)
     {
         _tenant = tenant;
         _sourceId = sourceId;
         _cameraIds = cameraIds;
         _maxFps = maxFps;
-        _region = region;
+        _relays = relays;
         _directory = directory;
         _outlet = outlet;
 
@@ -53,8 +53,8 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     }
 
     public static Props Props(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
-        IActorRef region, IActorRef directory, IFrameOutlet outlet) =>
-        Akka.Actor.Props.Create(() => new SubscriberActor(tenant, sourceId, cameraIds, maxFps, region, directory, outlet));
+        IActorRef relays, IActorRef directory, IFrameOutlet outlet) =>
+        Akka.Actor.Props.Create(() => new SubscriberActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -66,14 +66,14 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
-        foreach (var (key, id) in _subscriptions) _region.Tell(new Unsubscribe(key, id));
+        foreach (var (key, id) in _subscriptions) _relays.Tell(new Unsubscribe(key, id));
     }
 
     private void SubscribeTo(StreamKey key)
     {
         var id = $"{Self.Path.Uid}-{++_counter}";
         _subscriptions[key] = id;
-        _region.Tell(new Subscribe(key, id, Self, _maxFps));
+        _relays.Tell(new Subscribe(key, id, Self, _maxFps));
     }
 
     private void HandleFrame(VideoFrame frame)
