@@ -8,6 +8,7 @@ var builder = WebApplication.CreateBuilder(args);
 var clusterOptions = RouterConfiguration.Cluster(builder.Configuration);
 var pullSources = RouterConfiguration.PullSources(builder.Configuration);
 builder.Services.AddRouterGateway(builder.Configuration);
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = RouterShutdown.Budget + TimeSpan.FromSeconds(5));
 builder.Services.AddAkka(clusterOptions.SystemName, akka =>
 {
     akka.WithRouterSerialization()

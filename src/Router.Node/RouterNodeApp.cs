@@ -35,6 +35,7 @@ public static class RouterNodeApp
             : RouterConfiguration.PullSources(builder.Configuration, demo.Camera);
 
         if (standalone) builder.Services.AddRouterGateway(builder.Configuration);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = RouterShutdown.Budget + TimeSpan.FromSeconds(5));
         builder.Services.AddAkka(clusterOptions.SystemName, akka =>
         {
             akka.WithRouterSerialization()

@@ -65,7 +65,20 @@ public static class RouterAkkaHostingExtensions
                 SplitBrainResolver = new KeepMajorityOption(),
             })
             .WithDistributedPubSub(string.Empty)
-            .AddHocon("akka.cluster.sharding.state-store-mode = ddata\nakka.cluster.sharding.remember-entities = off", HoconAddMode.Prepend);
+            .ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory(); // Akka logs through Microsoft.Extensions.Logging ("Akka" category filters apply)
+            })
+            .AddHocon($$"""
+                akka.cluster.sharding.state-store-mode = ddata
+                akka.cluster.sharding.remember-entities = off
+                akka.cluster.split-brain-resolver.stable-after = {{(int)options.SplitBrainStableAfter.TotalMilliseconds}}ms
+                akka.cluster.down-removal-margin = {{(int)options.SplitBrainStableAfter.TotalMilliseconds}}ms
+                akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = 10s
+                akka.coordinated-shutdown.phases.cluster-leave.timeout = 10s
+                akka.coordinated-shutdown.phases.cluster-exiting.timeout = 10s
+                """, HoconAddMode.Prepend);
         if (options.SeedNodes.Count == 0)
         {
             builder.AddStartup((system, _) =>

@@ -1,0 +1,117 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Router.Actors.Hosting;
+using Router.Actors.Identity;
+using Router.Actors.Messages;
+using Router.Actors.Metrics;
+using Router.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Router.Tests.Cluster;
+
+/// <summary>Frames across real remoting between a node member and a gateway member.</summary>
+[Trait("Category", "Cluster")]
+public sealed class RemotingTests(TwoMemberCluster cluster, ITestOutputHelper output) : IClassFixture<TwoMemberCluster>
+{
+    private sealed class Echo : ReceiveActor
+    {
+        public Echo() => ReceiveAny(m => Sender.Tell(m));
+    }
+
+    /// <summary>Acks every frame at once and counts them.</summary>
+    private sealed class CountingViewer : ReceiveActor
+    {
+        public CountingViewer(int[] counter)
+        {
+            Receive<SubscriptionStarted>(_ => Sender.Tell(StreamAck.Instance));
+            Receive<VideoFrame>(_ =>
+            {
+                Interlocked.Increment(ref counter[0]);
+                Sender.Tell(StreamAck.Instance);
+            });
+        }
+    }
+
+    private TwoMemberCluster Cluster => cluster;
+
+    [Fact]
+    public async Task A_1_MiB_frame_crosses_remoting_intact_both_ways()
+    {
+        var echo = Cluster.NodeSystem.ActorOf(Props.Create(() => new Echo()), "echo-" + Guid.NewGuid().ToString("N"));
+        var remoteEcho = await Cluster.GatewaySystem.ActorSelection(
+            $"{Akka.Cluster.Cluster.Get(Cluster.NodeSystem).SelfAddress}/user/{echo.Path.Name}").ResolveOne(TimeSpan.FromSeconds(10));
+        Assert.True(remoteEcho.Path.Address.HasGlobalScope);
+        var payload = new byte[1024 * 1024];
+        Random.Shared.NextBytes(payload);
+        var key = new StreamKey("acme", "big", "one");
+        var back = await remoteEcho.Ask<VideoFrame>(new VideoFrame(key, payload, 4000, 3000, 1, 1, false), TimeSpan.FromSeconds(20));
+        Assert.Equal(payload, back.Jpeg);
+        Assert.Equal((4000, 3000), (back.Width, back.Height));
+    }
+
+    [Fact]
+    public async Task An_ingest_at_the_hard_limit_goes_through_the_proxy_to_the_node_and_is_re_encoded()
+    {
+        var jpeg = LargeJpegs.Between(1_000_000, 1_048_576);
+        var proxy = Cluster.GatewayRegistry.Get<CameraRegion>();
+        var reply = await proxy.Ask<IRouterMessage>(new IngestFrame(new StreamKey("acme", "big", "ingest"), jpeg, 0, null), TimeSpan.FromSeconds(30));
+        var accepted = Assert.IsType<FrameAccepted>(reply);
+        Assert.True(accepted.Reencoded);
+        Assert.InRange(accepted.Bytes, 1, 750_000);
+    }
+
+    [Fact]
+    public async Task Remote_bytes_per_frame_stay_at_frame_size_times_gateways_from_1_to_50_viewers()
+    {
+        var region = Cluster.NodeRegistry.Get<CameraRegion>();
+        var relays = Cluster.GatewayRegistry.Get<CameraRelays>();
+        foreach (var viewers in new[] { 1, 50 })
+        {
+            var key = new StreamKey("acme", "relay", $"viewers-{viewers}");
+            var counter = new int[1];
+            for (var i = 0; i < viewers; i++)
+            {
+                var viewer = Cluster.GatewaySystem.ActorOf(Props.Create(() => new CountingViewer(counter)));
+                relays.Tell(new Subscribe(key, $"v{i}", viewer, 0));
+            }
+            // Let the relay's upstream subscription reach the entity before counting.
+            await AwaitAsync(async () =>
+            {
+                var s = await region.Ask<CameraStatus>(new GetCameraStatus(key), TimeSpan.FromSeconds(5));
+                return s.Subscribers == 1;
+            });
+            var before = RemoteTraffic.For(key.EntityId);
+            const int frames = 40;
+            long payload = 0;
+            var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            using var clock = new PeriodicTimer(TimeSpan.FromMilliseconds(25));
+            for (var f = 0; f < frames; f++)
+            {
+                await clock.WaitForNextTickAsync();
+                var jpeg = TestFrames.Vtest[f % TestFrames.Vtest.Count];
+                Assert.IsType<FrameAccepted>(await region.Ask<IRouterMessage>(new IngestFrame(key, jpeg, start + f, null), TimeSpan.FromSeconds(5)));
+                payload += jpeg.Length;
+            }
+            await AwaitAsync(() => Task.FromResult(Volatile.Read(ref counter[0]) >= viewers * frames * 0.9));
+            var after = RemoteTraffic.For(key.EntityId);
+            var remoteFrames = after.Frames - before.Frames;
+            var remoteBytes = after.Bytes - before.Bytes;
+            output.WriteLine($"{viewers} viewers: {remoteFrames} frames, {remoteBytes} bytes over remoting for {frames} frames of {payload} bytes " +
+                             $"({(double)remoteBytes / payload:F2} x payload); viewers received {counter[0]} frames");
+            // One gateway: every frame crosses remoting at most once, whatever the number of local viewers.
+            Assert.InRange(remoteFrames, frames * 0.9, frames);
+            Assert.InRange(remoteBytes, (long)(payload * 0.85), payload);
+        }
+    }
+
+    private static async Task AwaitAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in 20 s");
+            await Task.Delay(50);
+        }
+    }
+}
