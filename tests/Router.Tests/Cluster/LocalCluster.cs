@@ -1,0 +1,136 @@
+using System.Net.Http;
+using Router.Gateway.Security;
+
+namespace Router.Tests.Cluster;
+
+/// <summary>
+/// 3 <c>Router.Node --role=node</c> processes and 2 <c>Router.Gateway</c> processes on 127.0.0.1 with distinct ports,
+/// one Akka.NET cluster (identical seed list of the three nodes), tenants <c>acme</c> and <c>globex</c>. Every member's
+/// remoting sits behind a <see cref="Partition"/> proxy, so a test can cut one member off.
+/// </summary>
+public sealed class LocalCluster : IAsyncDisposable
+{
+    public const string AcmeKey = "cluster-acme-key";
+    public const string GlobexKey = "cluster-globex-key";
+
+    private readonly List<RouterProcess> _all = [];
+
+    /// <summary>One member process: its ports (HTTP, remoting bind port, advertised proxy port) and how to restart it.</summary>
+    public sealed class Member
+    {
+        public required string Name { get; init; }
+        public required string Dll { get; init; }
+        public required List<string> Args { get; init; }
+        public required int HttpPort { get; init; }
+        public required int RemotingPort { get; init; }
+        public required int PublicPort { get; init; }
+        public RouterProcess Process { get; set; } = null!;
+
+        /// <summary>The member's cluster address as it appears in Akka's logs.</summary>
+        public string Address => $"127.0.0.1:{PublicPort}";
+    }
+
+    public Partition Partition { get; } = new();
+
+    public List<Member> Nodes { get; } = [];
+
+    public List<Member> Gateways { get; } = [];
+
+    public IEnumerable<RouterProcess> All => _all;
+
+    public static async Task<LocalCluster> StartAsync()
+    {
+        var cluster = new LocalCluster();
+        Member Create(string name, string dll)
+        {
+            var remoting = TwoMemberCluster.FreePort();
+            return new Member
+            {
+                Name = name, Dll = dll, Args = [], HttpPort = TwoMemberCluster.FreePort(), RemotingPort = remoting,
+                PublicPort = cluster.Partition.Add(remoting).Port,
+            };
+        }
+        cluster.Nodes.AddRange(Enumerable.Range(0, 3).Select(i => Create($"node-{i}", "Router.Node.dll")));
+        cluster.Gateways.AddRange(Enumerable.Range(0, 2).Select(i => Create($"gateway-{(char)('a' + i)}", "Router.Gateway.dll")));
+        var seeds = cluster.Nodes.Select(n => $"akka.tcp://router@{n.Address}").ToList();
+        foreach (var m in cluster.Nodes.Concat(cluster.Gateways))
+        {
+            m.Args.AddRange(
+            [
+                $"--urls=http://127.0.0.1:{m.HttpPort}",
+                "--Router:Cluster:Hostname=127.0.0.1",
+                $"--Router:Cluster:Port={m.RemotingPort}",
+                $"--Router:Cluster:PublicPort={m.PublicPort}",
+                "--Logging:LogLevel:Default=Warning",
+                "--Logging:LogLevel:Akka=Information",
+                "--Logging:LogLevel:Router=Information",
+            ]);
+            for (var i = 0; i < seeds.Count; i++) m.Args.Add($"--Router:Cluster:SeedNodes:{i}={seeds[i]}");
+            if (m.Dll == "Router.Node.dll") m.Args.Add("--role=node");
+            else
+            {
+                AddKey(m.Args, 0, AcmeKey, "acme");
+                AddKey(m.Args, 1, GlobexKey, "globex");
+            }
+            cluster.Launch(m);
+        }
+        foreach (var m in cluster.Nodes.Concat(cluster.Gateways)) await WaitReadyAsync(m, TimeSpan.FromSeconds(60));
+        return cluster;
+    }
+
+    private void Launch(Member m)
+    {
+        m.Process = RouterProcess.Start(m.Name + (_all.Any(p => p.Name.StartsWith(m.Name, StringComparison.Ordinal)) ? $"-{_all.Count}" : ""), m.Dll, m.Args);
+        _all.Add(m.Process);
+    }
+
+    /// <summary>Starts a fresh process for a member that exited (as Kubernetes restarts a pod), on the same ports.</summary>
+    public async Task RestartAsync(Member m, TimeSpan timeout)
+    {
+        if (!m.Process.HasExited) throw new InvalidOperationException($"{m.Name} is still running");
+        Launch(m);
+        await WaitReadyAsync(m, timeout);
+    }
+
+    private static void AddKey(List<string> args, int index, string key, string tenant)
+    {
+        args.Add($"--Router:ApiKeys:{index}:Sha256={ApiKeyStore.HashKey(key)}");
+        args.Add($"--Router:ApiKeys:{index}:Tenant={tenant}");
+        args.Add($"--Router:ApiKeys:{index}:Scopes:0=ingest");
+        args.Add($"--Router:ApiKeys:{index}:Scopes:1=view");
+    }
+
+    private static async Task WaitReadyAsync(Member m, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (m.Process.HasExited) throw new InvalidOperationException($"{m.Process.Name} exited: {string.Join('\n', m.Process.Output.TakeLast(30))}");
+            try
+            {
+                if ((await http.GetAsync($"http://127.0.0.1:{m.HttpPort}/readyz")).IsSuccessStatusCode) return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{m.Process.Name} not ready: {string.Join('\n', m.Process.Output.TakeLast(30))}");
+            await Task.Delay(200);
+        }
+    }
+
+    public void Track(RouterProcess process) => _all.Add(process);
+
+    /// <summary>Where the processes' output is written when the cluster is disposed (for diagnosis).</summary>
+    public static string LogDirectory => Path.Combine(Path.GetTempPath(), "router-cluster-logs");
+
+    public ValueTask DisposeAsync()
+    {
+        Directory.CreateDirectory(LogDirectory);
+        foreach (var p in _all)
+        {
+            p.Dispose();
+            File.WriteAllLines(Path.Combine(LogDirectory, p.Name + ".log"), p.Output);
+        }
+        Partition.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
