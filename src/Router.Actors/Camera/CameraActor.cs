@@ -12,9 +12,9 @@ namespace Router.Actors.Camera;
 
 /// <summary>
 /// The sharded entity of one camera (one per <see cref="StreamKey"/>). It validates and size-checks every frame,
-/// keeps the newest one and the camera's online state, and fans frames out: each <see cref="Subscribe"/> gets its own
-/// Akka.Streams stream, a drop-head buffer of one (newest frame wins) into an <see cref="AcknowledgedSinkStage"/>,
-/// so a slow subscriber only loses its own frames. A configured pull source captures only while the camera has
+/// keeps the newest one and the camera's online state, and fans frames out through one Akka.Streams stream
+/// (<see cref="FrameFanOut"/>): per subscriber one frame in flight until acknowledged and one pending (newest frame
+/// wins), so a slow subscriber only loses its own frames. A configured pull source captures only while the camera has
 /// subscribers.
 /// </summary>
 public sealed class CameraActor : ReceiveActor, IWithTimers
@@ -148,8 +148,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
 
     /// <summary>A frame is stale when older than the newest one, unless the newest is itself old (device clock reset).</summary>
     private bool IsStale(long timestampMs) =>
-        _latest is not null && timestampMs < _latest.TimestampMs &&
-        Environment.TickCount64 - _latestArrivalTicks < _options.LatestFrameMaxAge.TotalMilliseconds;
+        !FrameOrder.Accepts(_latest?.TimestampMs, _latestArrivalTicks, timestampMs, Environment.TickCount64, _options.LatestFrameMaxAge);
 
     private void Accept(SizePolicyResult result, long timestampMs, IActorRef replyTo)
     {

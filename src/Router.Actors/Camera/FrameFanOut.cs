@@ -6,36 +6,34 @@ using Router.Actors.Messages;
 namespace Router.Actors.Camera;
 
 /// <summary>
-/// The subscriptions of one camera inside one actor (the camera entity, or a gateway's relay): one Akka.Streams stream
-/// per <see cref="Subscribe"/>, <c>Source.ActorRef</c> → <c>Conflate</c> (newest frame wins) →
-/// <see cref="AcknowledgedSinkStage"/> (one frame in flight until the subscriber acks, optional max_fps). A slow
-/// subscriber therefore holds at most two frames (one in flight, one waiting) and only loses its own frames.
-/// Subscribers are watched by the owning actor, which passes <see cref="Terminated"/> to <see cref="RemoveSubscriber"/>.
+/// The subscriptions of one camera inside one actor (the camera entity, or a gateway's relay): ONE Akka.Streams stream
+/// per camera, <c>Source.ActorRef</c> → <c>Conflate</c> (newest frame wins) → <see cref="FanOutSinkStage"/>, which
+/// holds per subscription at most one frame in flight until the subscriber acks and one pending frame (newer replaces
+/// older), with an optional max_fps pace. A slow subscriber therefore holds at most two frames and only loses its own
+/// frames; a frame costs one stream element for all subscribers (measured with bench/Router.Bench, S1: one stream per
+/// subscription cost one interpreter wake-up per frame and subscriber).
+/// Subscribers are watched by the stage (a stopped subscriber's subscriptions end); the owning actor also watches them
+/// and passes <see cref="Terminated"/> to <see cref="RemoveSubscriber"/> to keep its own count.
 /// </summary>
 internal sealed class FrameFanOut(IActorContext context)
 {
-    private readonly Dictionary<string, (Subscribe Request, IActorRef Queue)> _subscriptions = new();
-    private IMaterializer? _materializer;
+    private readonly Dictionary<string, Subscribe> _subscriptions = new();
+    private FanOutSinkStage? _stage;
+    private IActorRef? _source;
 
     /// <summary>Number of live subscriptions.</summary>
     public int Count => _subscriptions.Count;
 
     /// <summary>The live subscriptions.</summary>
-    public IEnumerable<Subscribe> Subscriptions => _subscriptions.Values.Select(s => s.Request);
+    public IEnumerable<Subscribe> Subscriptions => _subscriptions.Values;
 
-    /// <summary>Starts a subscription stream (idempotent per id); <paramref name="initial"/> is sent first when given.</summary>
+    /// <summary>Starts a subscription (idempotent per id); <paramref name="initial"/> is sent first when given.</summary>
     /// <returns>False when the id already exists.</returns>
     public bool Add(Subscribe request, VideoFrame? initial)
     {
-        if (_subscriptions.ContainsKey(request.SubscriptionId)) return false;
-        _materializer ??= context.Materializer();
-        var queue = Source.ActorRef<VideoFrame>(1, OverflowStrategy.DropHead)
-            .Conflate((_, newer) => newer)
-            .To(Sink.FromGraph(new AcknowledgedSinkStage(request)))
-            .Run(_materializer);
-        _subscriptions[request.SubscriptionId] = (request, queue);
+        if (!_subscriptions.TryAdd(request.SubscriptionId, request)) return false;
+        Command(new FanOutSinkStage.Add(request, initial));
         context.Watch(request.Subscriber);
-        if (initial is not null) queue.Tell(initial);
         return true;
     }
 
@@ -43,19 +41,19 @@ internal sealed class FrameFanOut(IActorContext context)
     public bool Remove(string subscriptionId)
     {
         if (!_subscriptions.Remove(subscriptionId, out var s)) return false;
-        Complete(s.Queue);
-        if (!_subscriptions.Values.Any(x => x.Request.Subscriber.Equals(s.Request.Subscriber))) context.Unwatch(s.Request.Subscriber);
+        Command(new FanOutSinkStage.Remove(subscriptionId, Silent: false));
+        if (!_subscriptions.Values.Any(x => x.Subscriber.Equals(s.Subscriber))) context.Unwatch(s.Subscriber);
         return true;
     }
 
     /// <summary>Ends every subscription of a stopped subscriber; returns how many there were.</summary>
     public int RemoveSubscriber(IActorRef subscriber)
     {
-        var ids = _subscriptions.Where(p => p.Value.Request.Subscriber.Equals(subscriber)).Select(p => p.Key).ToList();
+        var ids = _subscriptions.Where(p => p.Value.Subscriber.Equals(subscriber)).Select(p => p.Key).ToList();
         foreach (var id in ids)
         {
-            _subscriptions.Remove(id, out var s);
-            Complete(s.Queue);
+            _subscriptions.Remove(id);
+            Command(new FanOutSinkStage.Remove(id, Silent: true));
         }
         return ids.Count;
     }
@@ -63,22 +61,34 @@ internal sealed class FrameFanOut(IActorContext context)
     /// <summary>Offers a frame to every subscription (each keeps only its newest pending frame).</summary>
     public void Publish(VideoFrame frame)
     {
-        foreach (var (_, queue) in _subscriptions.Values) queue.Tell(frame);
+        if (_source is not null && _subscriptions.Count > 0) _source.Tell(frame);
     }
 
     /// <summary>
-    /// Tells every subscriber its subscription ended, from the owner's <c>PostStop</c>: the streams die with the owner,
+    /// Tells every subscriber its subscription ended, from the owner's <c>PostStop</c>: the stream dies with the owner,
     /// so the signal is sent directly, letting subscribers re-subscribe at once (e.g. after a shard hand-off).
     /// </summary>
     public void EndAll()
     {
-        foreach (var (request, queue) in _subscriptions.Values)
-        {
+        foreach (var request in _subscriptions.Values)
             request.Subscriber.Tell(new SubscriptionCompleted(request.Key, request.SubscriptionId));
-            Complete(queue);
-        }
         _subscriptions.Clear();
+        _source?.Tell(new Status.Success(Akka.Done.Instance));
+        _source = null;
     }
 
-    private static void Complete(IActorRef queue) => queue.Tell(new Status.Success(Akka.Done.Instance));
+    private void Command(object command)
+    {
+        if (_source is null)
+        {
+            _stage = new FanOutSinkStage();
+            _source = Source.ActorRef<object>(1, OverflowStrategy.DropHead)
+                // Never merges a frame away in favour of a wake-up: the newest frame wins, a wake-up rides along.
+                .Conflate((older, newer) => newer is VideoFrame || older is not VideoFrame ? newer : older)
+                .To(Sink.FromGraph(_stage))
+                .Run(context.Materializer(FanOutDispatcher.MaterializerSettings(context.System)));
+        }
+        _stage!.Commands.Enqueue(command);
+        _source.Tell(FanOutSinkStage.Wake.Instance);
+    }
 }

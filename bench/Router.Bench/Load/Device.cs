@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Router.Bench.Media;
+using Router.Bench.Wire;
+
+namespace Router.Bench.Load;
+
+/// <summary>
+/// One simulated camera device on <c>/ws/device</c>: authenticates with <c>device_auth</c>, then sends real JPEG frames
+/// in the binary layout at a fixed rate, paced against the clock (a slot it is too late for is skipped and counted, as a
+/// camera would drop it). Messages from the server (errors) are read and counted in the background.
+/// </summary>
+internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, int frameOffset) : IAsyncDisposable
+{
+    private ClientWebSocket? _ws;
+    private HttpMessageInvoker? _invoker;
+    private Task? _receiving;
+    private long _sent, _sentBytes, _skipped, _errors;
+
+    public CameraLedger Ledger { get; } = ledger;
+
+    public long Sent => Interlocked.Read(ref _sent);
+
+    public long SentBytes => Interlocked.Read(ref _sentBytes);
+
+    public long Skipped => Interlocked.Read(ref _skipped);
+
+    public long Errors => Interlocked.Read(ref _errors);
+
+    public string? LastError { get; private set; }
+
+    /// <summary>Connects and authenticates.</summary>
+    /// <exception cref="InvalidOperationException">The server refused the device.</exception>
+    public async Task ConnectAsync(Uri wsBase, string apiKey, CancellationToken ct)
+    {
+        _invoker = Connector.CreateInvoker(new ConnectOptions());
+        _ws = await Connector.ConnectAsync(new Uri(wsBase, "/ws/device"), _invoker, new ConnectOptions(), ct);
+        var auth = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            type = "device_auth",
+            api_key = apiKey,
+            source_id = Ledger.SourceId,
+            platform = "router-bench",
+            agent_version = "1",
+        });
+        await _ws.SendAsync(auth, WebSocketMessageType.Text, true, ct);
+        var reply = await Connector.ReceiveTextAsync(_ws, TimeSpan.FromSeconds(15), ct);
+        if (reply is null || !reply.Contains("\"authenticated\"", StringComparison.Ordinal))
+            throw new InvalidOperationException($"device {Ledger.SourceId}: not authenticated: {reply ?? "closed"}");
+        _receiving = Task.Run(() => ReceiveLoopAsync(_ws));
+    }
+
+    /// <summary>Sends frames until <paramref name="stop"/> is cancelled.</summary>
+    public async Task RunAsync(CancellationToken stop)
+    {
+        var ws = _ws ?? throw new InvalidOperationException("not connected");
+        var headerMax = FrameWire.HeaderLength(Ledger.SourceId, Ledger.CameraId);
+        var buffer = new byte[headerMax + frames.Frames.Max(f => f.Length)];
+        var period = Stopwatch.Frequency / fps;
+        var start = Stopwatch.GetTimestamp();
+        long slot = 0;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var due = start + (long)(slot * period);
+                var wait = due - Stopwatch.GetTimestamp();
+                if (wait > 0) await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency), stop);
+                var behind = (long)((Stopwatch.GetTimestamp() - due) / period);
+                if (behind >= 1)
+                {
+                    Interlocked.Add(ref _skipped, behind);
+                    slot += behind;
+                }
+                var jpeg = frames[slot + frameOffset];
+                var (ts, seq) = Ledger.Next();
+                var n = FrameWire.WriteHeader(buffer, Ledger.SourceId, Ledger.CameraId, frames.Width, frames.Height, ts);
+                jpeg.CopyTo(buffer.AsSpan(n));
+                n += jpeg.Length;
+                Ledger.Record(ts, seq, Stopwatch.GetTimestamp());
+                await ws.SendAsync(buffer.AsMemory(0, n), WebSocketMessageType.Binary, true, stop);
+                Interlocked.Increment(ref _sent);
+                Interlocked.Add(ref _sentBytes, n);
+                slot++;
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+        catch (WebSocketException e)
+        {
+            LastError = "send failed: " + e.Message;
+            Interlocked.Increment(ref _errors);
+        }
+    }
+
+    private async Task ReceiveLoopAsync(ClientWebSocket ws)
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (ws.State == WebSocketState.Open)
+            {
+                var r = await ws.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
+                if (r.MessageType == WebSocketMessageType.Close) return;
+                if (r.MessageType == WebSocketMessageType.Text && r.EndOfMessage)
+                {
+                    Interlocked.Increment(ref _errors);
+                    LastError = Encoding.UTF8.GetString(buffer, 0, r.Count);
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Connector.AbortQuietly(_ws);
+        if (_receiving is not null) await _receiving.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { });
+        _invoker?.Dispose();
+    }
+}

@@ -1,0 +1,303 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Router.Bench.Floor;
+using Router.Bench.Infra;
+using Router.Bench.Media;
+using Router.Bench.Report;
+using Router.Bench.Scenarios;
+
+namespace Router.Bench;
+
+/// <summary>
+/// <c>Router.Bench --scenario fanout|many|slow|crossnode|idle|all [--quick]</c>: starts the server under test as separate
+/// processes (Router standalone, the Router cluster for S4, and the floor broadcaster, which is this executable with
+/// <c>--serve-floor</c>), drives them from this process with real JPEG frames through the public WebSocket protocols,
+/// prints tables and writes JSON and PNG charts.
+/// </summary>
+internal static class Program
+{
+    private static readonly string[] AllScenarios = ["fanout", "many", "slow", "crossnode", "idle"];
+
+    private static Task<int> Main(string[] args)
+    {
+        var scenario = new Option<string>("--scenario") { Description = "fanout (S1), many (S2), slow (S3), crossnode (S4), idle (S5) or all", DefaultValueFactory = _ => "all" };
+        scenario.AcceptOnlyFromAmong([.. AllScenarios, "all"]);
+        var quick = new Option<bool>("--quick") { Description = "short windows (3 s) and 2,000 idle subscribers: a smoke run" };
+        var repo = new Option<string?>("--repo") { Description = "repository whose Release builds of src/Router.Node and src/Router.Gateway are run (default: the one containing the bench)" };
+        var build = new Option<bool>("--build") { Description = "dotnet build -c Release the server projects in --repo first" };
+        var output = new Option<string?>("--out") { Description = "JSON results file (default docs/benchmarks/results.json, or results-quick.json with --quick)" };
+        var charts = new Option<string?>("--charts") { Description = "directory for the PNG charts (default docs/benchmarks)" };
+        var media = new Option<string?>("--media") { Description = "video to take frames from (default ../shared/media/vtest.avi, else assets/media/lobby.avi)" };
+        var window = new Option<double?>("--window") { Description = "measurement window in seconds (default 10, quick 3)" };
+        var warmup = new Option<double?>("--warmup") { Description = "warm-up before each window in seconds (default 5: JIT tiering settles; quick 1)" };
+        var consumers = new Option<int[]?>("--consumers") { Description = "S1 consumer counts (default 10 100 500)", AllowMultipleArgumentsPerToken = true };
+        var formats = new Option<string[]?>("--formats") { Description = "S1 formats (default binary json); the first one is used by S2 and S3", AllowMultipleArgumentsPerToken = true };
+        var servers = new Option<string[]?>("--servers") { Description = "router and/or floor (default both)", AllowMultipleArgumentsPerToken = true };
+        var idle = new Option<int?>("--idle-count") { Description = "S5 idle subscribers (default 10000, quick 2000)" };
+        var cameras = new Option<int?>("--cameras") { Description = "S2 cameras (default 200)" };
+        var profile = new Option<string?>("--profile") { Description = "perf or dotnet-trace: profile the first window of each server" };
+        profile.AcceptOnlyFromAmong("perf", "dotnet-trace");
+        var profileDir = new Option<string?>("--profile-dir") { Description = "where profiles go (default /tmp/router-bench-profiles)" };
+        var logDir = new Option<string?>("--log-dir") { Description = "server logs (default /tmp/router-bench-logs)" };
+        var routerEnv = new Option<string[]?>("--router-env") { Description = "KEY=VALUE environment variables for the Router processes (A/B runs of runtime knobs)", AllowMultipleArgumentsPerToken = true };
+        var serveFloor = new Option<bool>("--serve-floor") { Description = "internal: run the floor broadcaster (used by the bench itself)" };
+        var port = new Option<int>("--port") { Description = "internal: port of --serve-floor" };
+
+        var root = new RootCommand("Router benchmark: fan-out, many cameras, slow consumers, cross-node, idle subscribers; Router against a bare Kestrel floor.")
+        {
+            scenario, quick, repo, build, output, charts, media, window, warmup, consumers, formats, servers, idle, cameras, profile, profileDir, logDir, routerEnv, serveFloor, port,
+        };
+        root.SetAction(async (parse, ct) =>
+        {
+            if (parse.GetValue(serveFloor)) return await FloorServer.RunAsync(parse.GetValue(port), ct);
+            var benchRepo = FindRepo(AppContext.BaseDirectory) ?? Directory.GetCurrentDirectory();
+            var isQuick = parse.GetValue(quick);
+            var repoPath = Path.GetFullPath(parse.GetValue(repo) ?? benchRepo);
+            var docs = Path.Combine(benchRepo, "docs/benchmarks");
+            var settings = new BenchSettings
+            {
+                Scenario = parse.GetValue(scenario)!,
+                Quick = isQuick,
+                Repo = repoPath,
+                BenchRepo = benchRepo,
+                OutJson = parse.GetValue(output) ?? Path.Combine(docs, isQuick ? "results-quick.json" : "results.json"),
+                ChartsDir = parse.GetValue(charts) ?? docs,
+                MediaPath = parse.GetValue(media) ?? FindMedia(benchRepo, repoPath),
+                WindowSeconds = parse.GetValue(window) ?? (isQuick ? 3 : 10),
+                WarmupSeconds = parse.GetValue(warmup) ?? (isQuick ? 1 : 5),
+                ConsumerCounts = parse.GetValue(consumers) is { Length: > 0 } c ? c : null,
+                Formats = parse.GetValue(formats) is { Length: > 0 } f ? f : ["binary", "json"],
+                Servers = parse.GetValue(servers) is { Length: > 0 } s ? s : ["router", "floor"],
+                IdleCount = parse.GetValue(idle) ?? (isQuick ? 2_000 : 10_000),
+                Cameras = parse.GetValue(cameras) ?? 200,
+                Profile = parse.GetValue(profile),
+                ProfileDir = parse.GetValue(profileDir) ?? "/tmp/router-bench-profiles",
+                LogDir = parse.GetValue(logDir) ?? "/tmp/router-bench-logs",
+                RouterEnv = parse.GetValue(routerEnv) ?? [],
+            };
+            return await RunAsync(settings, args, parse.GetValue(build), ct);
+        });
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => ServerProcess.KillAll();
+        return root.Parse(args).InvokeAsync();
+    }
+
+    private static async Task<int> RunAsync(BenchSettings settings, string[] args, bool build, CancellationToken ct)
+    {
+        var output = Console.Out;
+        var results = new BenchResults
+        {
+            StartedUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+            Command = "Router.Bench " + string.Join(' ', args),
+        };
+        try
+        {
+            if (build && !await BuildServersAsync(settings.Repo, output, ct)) return 2;
+            var sw = Stopwatch.StartNew();
+            output.WriteLine($"Loading frames from {settings.MediaPath} …");
+            var frames = FrameSet.Load(settings.MediaPath, 150, 85);
+            var ctx = new BenchContext(settings, frames, output);
+            Describe(ctx, results);
+            var runner = new ScenarioRunner(ctx, results);
+            var chosen = settings.Scenario == "all" ? AllScenarios : [settings.Scenario];
+            try
+            {
+                foreach (var s in chosen)
+                {
+                    switch (s)
+                    {
+                        case "fanout": await runner.FanoutAsync(ct); break;
+                        case "many": await runner.ManyAsync(ct); break;
+                        case "slow": await runner.SlowAsync(ct); break;
+                        case "crossnode": await runner.CrossNodeAsync(ct); break;
+                        case "idle": await runner.IdleAsync(ct); break;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                output.WriteLine("Interrupted: writing what was measured so far.");
+                results.Notes.Add("interrupted");
+            }
+            finally
+            {
+                ServerProcess.KillAll();
+            }
+            PrintSummary(ctx, results);
+            if (results.Fanout.Any(r => r.Scenario == "S1"))
+                foreach (var png in Charts.WriteFanout(results.Fanout, settings.ChartsDir)) output.WriteLine($"chart: {png}");
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.OutJson))!);
+            await File.WriteAllTextAsync(settings.OutJson, JsonSerializer.Serialize(results, JsonOptions), CancellationToken.None);
+            output.WriteLine($"results: {settings.OutJson}");
+            output.WriteLine($"total time {sw.Elapsed.TotalMinutes:0.0} min");
+            return 0;
+        }
+        finally
+        {
+            ServerProcess.KillAll();
+        }
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    private static void Describe(BenchContext ctx, BenchResults results)
+    {
+        var s = ctx.Settings;
+        var cpus = MachineInfo.AllowedCpus(Environment.ProcessId);
+        results.Machine["cores"] = MachineInfo.Cores;
+        results.Machine["cpu_model"] = MachineInfo.CpuModel;
+        results.Machine["memory_gib"] = Math.Round(MachineInfo.MemTotalBytes / 1073741824.0, 1);
+        results.Machine["kernel"] = MachineInfo.Kernel;
+        results.Machine["dotnet"] = Environment.Version.ToString();
+        results.Machine["load_generator_cpus"] = cpus;
+        results.Machine["loadavg_at_start"] = LoadAverage();
+        results.Machine["placement"] = "servers and the load generator run as separate processes on the same machine, unpinned: they share all its cores";
+        results.Media["source"] = s.MediaPath;
+        results.Media["frames"] = ctx.Frames.Frames.Count;
+        results.Media["width"] = ctx.Frames.Width;
+        results.Media["height"] = ctx.Frames.Height;
+        results.Media["jpeg_quality"] = ctx.Frames.Quality;
+        results.Media["mean_jpeg_bytes"] = Math.Round(ctx.Frames.MeanBytes);
+        results.Settings["scenario"] = s.Scenario;
+        results.Settings["quick"] = s.Quick;
+        results.Settings["window_seconds"] = s.WindowSeconds;
+        results.Settings["warmup_seconds"] = s.WarmupSeconds;
+        results.Settings["repo"] = s.Repo;
+        results.Settings["router_commit"] = GitHead(s.Repo);
+        results.Settings["bench_commit"] = GitHead(s.BenchRepo);
+        results.Targets["go_relay_ws50_cpu_s_per_gb"] = ScenarioRunner.TargetWs50;
+        results.Targets["go_relay_http500_cpu_s_per_gb"] = ScenarioRunner.TargetHttp500;
+        results.Targets["json_factor"] = 1.5;
+        results.Targets["floor_efficiency_min"] = 0.8;
+        var o = ctx.Out;
+        o.WriteLine();
+        o.WriteLine($"Machine: {MachineInfo.Cores} cores ({MachineInfo.CpuModel}), {MachineInfo.MemTotalBytes / 1073741824.0:0.0} GiB RAM, Linux {MachineInfo.Kernel}, .NET {Environment.Version}");
+        o.WriteLine($"Load average at start: {LoadAverage()} (other work on the machine disturbs the figures: see 'other cores')");
+        o.WriteLine($"Cores: the load generator (this process, CPUs {cpus}) and each server process (CPUs as printed per row) run on the SAME {MachineInfo.Cores}-core machine, unpinned.");
+        o.WriteLine($"Frames: {ctx.Frames.Frames.Count} × {ctx.Frames.Width}x{ctx.Frames.Height} JPEG q{ctx.Frames.Quality}, mean {ctx.Frames.MeanBytes / 1000:0.0} KB, from {s.MediaPath}");
+        o.WriteLine($"Router: {s.Repo} at {results.Settings["router_commit"]}; window {s.WindowSeconds} s after {s.WarmupSeconds} s warm-up; logs in {s.LogDir}");
+        o.WriteLine($"CPU-s/GB = server CPU seconds (utime+stime from /proc) / GB (1e9 bytes) of messages delivered to consumers. 'client cores' = load generator CPU; SAT = above 90% of the machine.");
+        o.WriteLine();
+    }
+
+    private static void PrintSummary(BenchContext ctx, BenchResults r)
+    {
+        var o = ctx.Out;
+        o.WriteLine();
+        o.WriteLine("================ SUMMARY ================");
+        o.WriteLine($"{MachineInfo.Cores}-core machine ({MachineInfo.CpuModel}); the load generator and the server processes share all {MachineInfo.Cores} cores. Frames: mean {ctx.Frames.MeanBytes / 1000:0.0} KB JPEG.");
+        if (r.Fanout.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine("S1 fan-out (1 camera, 30 fps):");
+            o.Write(Tables.Fanout(r.Fanout));
+            o.WriteLine();
+            o.WriteLine($"S1 Router vs floor; targets: binary ≤ {ScenarioRunner.TargetWs50} CPU-s/GB (Go relay, 50 WS consumers; 500-consumer rows: ≤ {ScenarioRunner.TargetHttp500}, 500 HTTP consumers), JSON ≤ 1.5× that, ≥ 0.8× the floor's efficiency:");
+            o.Write(Tables.VsFloor(r.FanoutVsFloor));
+        }
+        if (r.ManyCameras.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine("S2 many cameras:");
+            o.Write(Tables.Fanout(r.ManyCameras));
+        }
+        if (r.SlowConsumers.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine("S3 slow consumers (fps and latency columns: the 90 fast consumers):");
+            o.Write(Tables.Fanout(r.SlowConsumers));
+            o.WriteLine();
+            o.Write(Tables.Slow(r.SlowConsumers));
+            o.WriteLine();
+            o.Write(Tables.SlowVerdicts(r.SlowVerdicts));
+        }
+        if (r.CrossNode is not null)
+        {
+            o.WriteLine();
+            o.WriteLine("S4 cross-node:");
+            o.Write(Tables.CrossNode(r.CrossNode));
+        }
+        if (r.Idle.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine("S5 idle subscribers:");
+            o.Write(Tables.Idle(r.Idle));
+        }
+        var saturated = r.Fanout.Concat(r.ManyCameras).Concat(r.SlowConsumers).Where(x => x.ClientSaturated).ToList();
+        o.WriteLine();
+        o.WriteLine(saturated.Count == 0
+            ? "Load generator: never above 90% of the machine's cores in a window (see 'client cores')."
+            : $"Load generator SATURATED in {saturated.Count} window(s): {string.Join(", ", saturated.Select(x => $"{x.Scenario} {x.Server} {x.Format} {x.Consumers}"))}; those rows understate the server.");
+        var busy = r.Fanout.Concat(r.ManyCameras).Concat(r.SlowConsumers).Where(x => x.MachineSaturated).ToList();
+        if (busy.Count > 0)
+            o.WriteLine($"Machine CPU above 95% in {busy.Count} window(s) ({string.Join(", ", busy.Select(x => $"{x.Scenario} {x.Server} {x.Format} {x.Consumers}"))}): there fps and latency are bounded by the shared 2 cores, CPU-s/GB still compares.");
+        foreach (var s in r.Skipped) o.WriteLine(s);
+        foreach (var n in r.Notes) o.WriteLine("note: " + n);
+    }
+
+    private static async Task<bool> BuildServersAsync(string repo, TextWriter output, CancellationToken ct)
+    {
+        foreach (var project in new[] { "src/Router.Node/Router.Node.csproj", "src/Router.Gateway/Router.Gateway.csproj" })
+        {
+            output.WriteLine($"Building {project} (Release) in {repo} …");
+            var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = repo, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "build", project, "-c", "Release", "--nologo", "-v", "quiet" }) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync(ct);
+            var stderr = p.StandardError.ReadToEndAsync(ct);
+            await p.WaitForExitAsync(ct);
+            if (p.ExitCode != 0)
+            {
+                output.WriteLine(await stdout);
+                output.WriteLine(await stderr);
+                output.WriteLine($"build of {project} failed");
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static string LoadAverage()
+    {
+        try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "?"; }
+    }
+
+    private static string? FindRepo(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Router.sln"))) return dir.FullName;
+        return null;
+    }
+
+    private static string FindMedia(string benchRepo, string repo)
+    {
+        foreach (var candidate in new[]
+                 {
+                     Path.Combine(benchRepo, "../shared/media/vtest.avi"), Path.Combine(repo, "../shared/media/vtest.avi"),
+                     Path.Combine(benchRepo, "assets/media/lobby.avi"),
+                 })
+            if (File.Exists(candidate)) return Path.GetFullPath(candidate);
+        return Path.Combine(benchRepo, "assets/media/lobby.avi");
+    }
+
+    private static string GitHead(string repo)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "-C", repo, "log", "-1", "--format=%h %s" }) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var line = p.StandardOutput.ReadToEnd().Trim();
+            p.WaitForExit();
+            return line;
+        }
+        catch (System.ComponentModel.Win32Exception) { return "?"; }
+    }
+}

@@ -1,0 +1,61 @@
+using System.Security.Cryptography;
+using System.Text;
+using Router.Bench.Media;
+
+namespace Router.Bench.Scenarios;
+
+/// <summary>Settings of one bench run.</summary>
+internal sealed record BenchSettings
+{
+    /// <summary>Extra environment variables (KEY=VALUE) for the Router processes, for A/B runs of runtime knobs.</summary>
+    public IReadOnlyList<string> RouterEnv { get; init; } = [];
+
+    public required string Scenario { get; init; }
+    public bool Quick { get; init; }
+    public required string Repo { get; init; }
+    public required string BenchRepo { get; init; }
+    public required string OutJson { get; init; }
+    public required string ChartsDir { get; init; }
+    public required string MediaPath { get; init; }
+    public required double WindowSeconds { get; init; }
+    public required double WarmupSeconds { get; init; }
+    public int[]? ConsumerCounts { get; init; }
+    public string[] Formats { get; init; } = ["binary", "json"];
+    public string[] Servers { get; init; } = ["router", "floor"];
+    public int IdleCount { get; init; } = 10_000;
+    public int Cameras { get; init; } = 200;
+    /// <summary>perf or dotnet-trace: profile the first measured window of each server.</summary>
+    public string? Profile { get; init; }
+    public string ProfileDir { get; init; } = "/tmp/router-bench-profiles";
+    public required string LogDir { get; init; }
+}
+
+/// <summary>Everything the scenarios share: settings, the frames, the API key, where the server builds are.</summary>
+internal sealed class BenchContext(BenchSettings settings, FrameSet frames, TextWriter output)
+{
+    public BenchSettings Settings { get; } = settings;
+
+    public FrameSet Frames { get; } = frames;
+
+    public TextWriter Out { get; } = output;
+
+    /// <summary>The key every server under test accepts (tenant with ingest + view).</summary>
+    public string ApiKey { get; } = "bench_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    public string ApiKeySha256 => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey)));
+
+    public TimeSpan Window => TimeSpan.FromSeconds(Settings.WindowSeconds);
+
+    public TimeSpan Warmup => TimeSpan.FromSeconds(Settings.WarmupSeconds);
+
+    public string NodeDll => Path.Combine(Settings.Repo, "src/Router.Node/bin/Release/net10.0/Router.Node.dll");
+
+    public string GatewayDll => Path.Combine(Settings.Repo, "src/Router.Gateway/bin/Release/net10.0/Router.Gateway.dll");
+
+    public string BenchDll => typeof(BenchContext).Assembly.Location;
+
+    public void Log(string line)
+    {
+        lock (Out) Out.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
+    }
+}

@@ -1,0 +1,149 @@
+using System.Text.Json;
+using Router.Bench.Infra;
+
+namespace Router.Bench.Scenarios;
+
+/// <summary>A server under test: one process (standalone Router, the floor) or several (the cluster of S4).</summary>
+internal sealed class Target : IAsyncDisposable
+{
+    private Target(string name, Uri httpBase, int port, IReadOnlyList<ServerProcess> processes)
+    {
+        Name = name;
+        HttpBase = httpBase;
+        WsBase = new Uri(httpBase.ToString().Replace("http://", "ws://", StringComparison.Ordinal));
+        Port = port;
+        Processes = processes;
+    }
+
+    public string Name { get; }
+
+    public Uri HttpBase { get; }
+
+    public Uri WsBase { get; }
+
+    /// <summary>The port consumers and devices connect to.</summary>
+    public int Port { get; }
+
+    public IReadOnlyList<ServerProcess> Processes { get; }
+
+    /// <summary>The process consumers connect to.</summary>
+    public ServerProcess Front => Processes[^1];
+
+    public static async Task<Target> StartRouterAsync(BenchContext ctx, CancellationToken ct)
+    {
+        Require(ctx.NodeDll);
+        var port = Ports.Free();
+        var server = ServerProcess.Start("router", "dotnet",
+            [ctx.NodeDll, "--urls", $"http://127.0.0.1:{port}", "--Router:Demo:PrintBanner=false", "--Logging:LogLevel:Default=Warning"],
+            RouterEnv(ctx, ProfileEnv(ctx, new Dictionary<string, string> { ["ROUTER_DEMO_API_KEY"] = ctx.ApiKey })),
+            Path.GetDirectoryName(ctx.NodeDll)!, ctx.Settings.LogDir);
+        return await ReadyAsync(new Target("router", new Uri($"http://127.0.0.1:{port}"), port, [server]), ct);
+    }
+
+    public static async Task<Target> StartFloorAsync(BenchContext ctx, CancellationToken ct)
+    {
+        var port = Ports.Free();
+        var env = new Dictionary<string, string> { ["FLOOR_API_KEY"] = ctx.ApiKey };
+        // Same GC mode as Router's runtimeconfig (ASP.NET apps default to server GC).
+        env["DOTNET_gcServer"] = RouterUsesServerGc(ctx) ? "1" : "0";
+        var server = ServerProcess.Start("floor", "dotnet", [ctx.BenchDll, "--serve-floor", "--port", port.ToString()], ProfileEnv(ctx, env),
+            Path.GetDirectoryName(ctx.BenchDll)!, ctx.Settings.LogDir);
+        return await ReadyAsync(new Target("floor", new Uri($"http://127.0.0.1:{port}"), port, [server]), ct);
+    }
+
+    /// <summary>S4: Router.Node with role node (the camera shard) and Router.Gateway (consumers, devices), joined in one cluster.</summary>
+    public static async Task<Target> StartClusterAsync(BenchContext ctx, CancellationToken ct)
+    {
+        Require(ctx.NodeDll);
+        Require(ctx.GatewayDll);
+        int nodeHttp = Ports.Free(), nodeRemote = Ports.Free(), gwHttp = Ports.Free(), gwRemote = Ports.Free();
+        var seed = $"akka.tcp://router@127.0.0.1:{nodeRemote}";
+        var node = ServerProcess.Start("node", "dotnet",
+            [ctx.NodeDll, "--role", "node", "--urls", $"http://127.0.0.1:{nodeHttp}", $"--Router:Cluster:Port={nodeRemote}",
+             $"--Router:Cluster:SeedNodes:0={seed}", "--Logging:LogLevel:Default=Warning"],
+            RouterEnv(ctx, new Dictionary<string, string>()), Path.GetDirectoryName(ctx.NodeDll)!, ctx.Settings.LogDir);
+        var processes = new List<ServerProcess> { node };
+        try
+        {
+            await node.WaitReadyAsync($"http://127.0.0.1:{nodeHttp}/readyz", TimeSpan.FromSeconds(90), ct);
+            var gateway = ServerProcess.Start("gateway", "dotnet",
+                [ctx.GatewayDll, "--urls", $"http://127.0.0.1:{gwHttp}", $"--Router:Cluster:Port={gwRemote}",
+                 $"--Router:Cluster:SeedNodes:0={seed}", "--Logging:LogLevel:Default=Warning",
+                 "--Router:ApiKeys:0:Tenant=bench", $"--Router:ApiKeys:0:Sha256={ctx.ApiKeySha256}",
+                 "--Router:ApiKeys:0:Scopes:0=ingest", "--Router:ApiKeys:0:Scopes:1=view", "--Router:ApiKeys:0:Name=bench"],
+                RouterEnv(ctx, new Dictionary<string, string>()), Path.GetDirectoryName(ctx.GatewayDll)!, ctx.Settings.LogDir);
+            processes.Add(gateway);
+            await gateway.WaitReadyAsync($"http://127.0.0.1:{gwHttp}/readyz", TimeSpan.FromSeconds(90), ct);
+            var target = new Target("router-cluster", new Uri($"http://127.0.0.1:{gwHttp}"), gwHttp, processes)
+            {
+                NodeHttp = new Uri($"http://127.0.0.1:{nodeHttp}"),
+            };
+            return target;
+        }
+        catch
+        {
+            foreach (var p in processes) await p.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The node's HTTP base in S4 (for /metrics/remote).</summary>
+    public Uri? NodeHttp { get; private init; }
+
+    private static async Task<Target> ReadyAsync(Target target, CancellationToken ct)
+    {
+        try
+        {
+            await target.Front.WaitReadyAsync(new Uri(target.HttpBase, "/readyz").ToString(), TimeSpan.FromSeconds(90), ct);
+            return target;
+        }
+        catch
+        {
+            await target.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static Dictionary<string, string> ProfileEnv(BenchContext ctx, Dictionary<string, string> env)
+    {
+        if (ctx.Settings.Profile == "perf") env["DOTNET_PerfMapEnabled"] = "1";
+        return env;
+    }
+
+    private static Dictionary<string, string> RouterEnv(BenchContext ctx, Dictionary<string, string> env)
+    {
+        foreach (var kv in ctx.Settings.RouterEnv)
+        {
+            var eq = kv.IndexOf('=');
+            if (eq <= 0) throw new ArgumentException($"--router-env wants KEY=VALUE, got '{kv}'");
+            env[kv[..eq]] = kv[(eq + 1)..];
+        }
+        return env;
+    }
+
+    private static void Require(string dll)
+    {
+        if (!File.Exists(dll))
+            throw new FileNotFoundException($"{dll} is missing: build it with `dotnet build -c Release` (or run the bench with --build)", dll);
+    }
+
+    private static bool RouterUsesServerGc(BenchContext ctx)
+    {
+        try
+        {
+            var config = Path.ChangeExtension(ctx.NodeDll, ".runtimeconfig.json");
+            using var doc = JsonDocument.Parse(File.ReadAllText(config));
+            return doc.RootElement.GetProperty("runtimeOptions").TryGetProperty("configProperties", out var p) &&
+                   p.TryGetProperty("System.GC.Server", out var gc) && gc.GetBoolean();
+        }
+        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in Processes.Reverse()) await p.DisposeAsync();
+    }
+}
