@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Router needs on a fresh Debian/Ubuntu machine, then restores NuGet packages.
 #   native libraries for OpenCvSharp's full runtime (libgtk-3-0 and friends),
-#   chromium for the headless browser test (only with --with-browser).
+#   with --with-browser, everything the tests need besides: chromium for the headless browser test, and kubectl
+#   (Debian's kubernetes-client) for the deploy/k8s tests, unless a kubectl is already on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ dpkg -s libgtk-3-0 >/dev/null 2>&1 || need+=(libgtk-3-0)
 if [[ $with_browser == 1 ]]; then
   [[ -x /usr/bin/chromium ]] || need+=(chromium)
   dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
+  command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 fi
 if (( ${#need[@]} )); then
   echo "setup: installing ${need[*]} (apt-get)"

@@ -7,7 +7,7 @@ scripts/setup.sh --with-browser
 dotnet build Router.sln -c Release --no-restore --nologo -v quiet
 log=$(mktemp)
 set +e
-dotnet test Router.sln -c Release --no-build --nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+dotnet test Router.sln -c Release --no-build --nologo --logger "console;verbosity=detailed" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One plain summary line over all test assemblies: "N passed, N failed".

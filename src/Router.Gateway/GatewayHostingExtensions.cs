@@ -1,7 +1,10 @@
+using System.Net;
 using Akka.Actor;
 using Akka.Cluster;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
 using Router.Actors.Camera;
+using Router.Actors.Metrics;
 using Router.Gateway.Ingest;
 using Router.Gateway.Rest;
 using Router.Gateway.Security;
@@ -14,13 +17,16 @@ public static class GatewayHostingExtensions
 {
     /// <summary>
     /// Registers the gateway's services and options: <c>Router:Gateway</c> (<see cref="GatewayOptions"/>),
-    /// <c>Router:ApiKeys</c> (<see cref="ApiKeyOptions"/>), <c>Router:Camera</c> (limits used for HTTP 413).
+    /// <c>Router:ApiKeys</c> (<see cref="ApiKeyOptions"/>, validated when the host starts), <c>Router:Camera</c> (limits
+    /// used for HTTP 413).
     /// The Akka system (with a camera region or proxy and a directory) is added by the host.
     /// </summary>
     public static IServiceCollection AddRouterGateway(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<GatewayOptions>(configuration.GetSection("Router:Gateway"));
-        services.Configure<ApiKeyOptions>(configuration.GetSection("Router"));
+        // Invalid keys stop the host at start-up with every problem listed (not the first request).
+        services.AddOptions<ApiKeyOptions>().Bind(configuration.GetSection("Router")).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ApiKeyOptions>, ApiKeyOptionsValidator>();
         services.Configure<CameraOptions>(configuration.GetSection("Router:Camera"));
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<FrameIngestor>();
@@ -47,21 +53,26 @@ public static class GatewayHostingExtensions
             (HttpContext ctx, string source_id, ConsumerWebSocketEndpoint endpoint) => endpoint.HandleAsync(ctx, source_id));
         app.MapPost("/v1/sources/{source_id}/video/frames",
             (HttpContext ctx, string source_id, HttpIngestEndpoint endpoint) => endpoint.HandleAsync(ctx, source_id));
-        app.MapGet("/v1/sources", (HttpContext ctx, SourcesEndpoints endpoints) => endpoints.ListAsync(ctx));
-        app.MapGet("/v1/sources/{source_id}/cameras/{camera_id}/snapshot.jpg",
-            (HttpContext ctx, string source_id, string camera_id, SourcesEndpoints endpoints) => endpoints.SnapshotAsync(ctx, source_id, camera_id));
+        app.MapGet("/v1/sources", (HttpContext ctx, SourcesEndpoints endpoints) => endpoints.ListAsync(ctx))
+            .AddEndpointFilter<AskTimeoutFilter>();
+        // {camera_id}/snapshot.jpg, where the camera_id may contain '/' (sent as is or as %2F): a catch-all, parsed by
+        // SourcesEndpoints from the raw request target.
+        app.MapGet("/v1/sources/{source_id}/cameras/{**camera_path}",
+            (HttpContext ctx, string source_id, SourcesEndpoints endpoints) => endpoints.SnapshotAsync(ctx, source_id))
+            .AddEndpointFilter<AskTimeoutFilter>();
         app.MapRouterHealth();
         return app;
     }
 
     /// <summary>
     /// <c>/healthz</c>: 200 while the process runs. <c>/readyz</c>: 200 when this member is Up in the cluster, else 503.
-    /// <c>/metrics/remote</c>: frames and bytes each camera sent over remoting from this process (JSON).
+    /// <c>/metrics/remote</c>: frames and bytes each camera sent over remoting from this process (JSON), served only to
+    /// loopback clients (it lists the cameras of every tenant).
     /// </summary>
     public static WebApplication MapRouterHealth(this WebApplication app)
     {
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/metrics/remote", () => Results.Json(Router.Actors.Metrics.RemoteTraffic.Snapshot()));
+        app.MapRemoteTrafficMetrics();
         app.MapGet("/readyz", (ActorSystem system) =>
         {
             var status = Cluster.Get(system).SelfMember.Status;
@@ -71,4 +82,22 @@ public static class GatewayHostingExtensions
         });
         return app;
     }
+
+    /// <summary>
+    /// <c>GET /metrics/remote</c>: <see cref="RemoteTraffic.Snapshot"/> as JSON. The entity ids of <b>all tenants</b> are
+    /// in it and it needs no API key, so it is served only to requests from a loopback address (on Kubernetes:
+    /// <c>kubectl port-forward</c>, or a sidecar in the pod); any other client gets 403.
+    /// </summary>
+    internal static IEndpointRouteBuilder MapRemoteTrafficMetrics(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/metrics/remote", (HttpContext ctx) => IsLoopback(ctx.Connection.RemoteIpAddress)
+            ? Results.Json(RemoteTraffic.Snapshot())
+            : Results.Json(new { error = "/metrics/remote is served only on a loopback address (e.g. through kubectl port-forward)" },
+                statusCode: StatusCodes.Status403Forbidden));
+        return endpoints;
+    }
+
+    /// <summary>True for 127.0.0.0/8, ::1 and IPv4-mapped loopback; false for everything else, including no address.</summary>
+    internal static bool IsLoopback(IPAddress? address) =>
+        address is not null && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
 }

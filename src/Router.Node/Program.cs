@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Router.Node;
 
 try
@@ -8,5 +9,10 @@ try
 catch (ArgumentException e)
 {
     Console.Error.WriteLine($"Router.Node: {e.Message}");
+    return 2;
+}
+catch (OptionsValidationException e)
+{
+    Console.Error.WriteLine($"Router.Node: invalid configuration: {e.Message}");
     return 2;
 }

@@ -17,7 +17,8 @@ public static class RouterNodeApp
 
     /// <summary>Builds the application from command-line <paramref name="args"/> (ASP.NET conventions).</summary>
     /// <exception cref="ArgumentException">The role is neither <c>standalone</c> nor <c>node</c>.</exception>
-    /// <exception cref="InvalidOperationException">Configuration is invalid (API keys, pull sources).</exception>
+    /// <exception cref="InvalidOperationException">Configuration is invalid (pull sources).</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The API keys are invalid (standalone).</exception>
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);

@@ -12,11 +12,17 @@ namespace Router.Actors.Directory;
 /// <see cref="CameraStatus"/> through it to the DistributedPubSub topic <see cref="Topic"/>; every directory
 /// subscribes to that topic. An entry expires when no status arrived for <see cref="ExpireAfter"/>. Configured pull
 /// sources are always listed (their capture starts when someone subscribes).
+/// It also counts viewers: the consumer connections of its process register with <see cref="WatchingCamera"/>, and
+/// every directory publishes its counts (<see cref="ViewerCounts"/>, topic <see cref="ViewerTopic"/>) so that each one
+/// can answer the number of viewers per camera summed over all gateway processes.
 /// </summary>
 public sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
 {
     /// <summary>The DistributedPubSub topic for camera status.</summary>
     public const string Topic = "router.camera-status";
+
+    /// <summary>The DistributedPubSub topic for <see cref="ViewerCounts"/>.</summary>
+    public const string ViewerTopic = "router.camera-viewers";
 
     /// <summary>An entry without a fresh status for this long is dropped (the entity publishes every second).</summary>
     public static readonly TimeSpan ExpireAfter = TimeSpan.FromSeconds(5);
@@ -25,6 +31,11 @@ public sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
     private readonly Dictionary<StreamKey, (CameraStatus Status, long ReceivedTicks)> _cameras = new();
     private readonly Dictionary<StreamKey, PullSourceDefinition> _pullSources;
     private readonly List<WatchSourceCameras> _watchers = new();
+    private readonly string _origin = Guid.NewGuid().ToString("N");
+    private readonly Dictionary<IActorRef, HashSet<StreamKey>> _localViewers = new();
+    private readonly Dictionary<StreamKey, int> _localCounts = new();
+    private readonly Dictionary<string, (IReadOnlyList<ViewerCount> Counts, long ReceivedTicks)> _remoteViewers = new();
+    private bool _viewersChanged;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     /// <param name="pullSources">Configured pull sources, listed as online.</param>
@@ -43,7 +54,16 @@ public sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
         Receive<CameraStatus>(HandleStatus);
         Receive<GetOnlineCameras>(HandleQuery);
         Receive<WatchSourceCameras>(HandleWatch);
-        Receive<Terminated>(t => _watchers.RemoveAll(w => w.Watcher.Equals(t.ActorRef)));
+        Receive<WatchingCamera>(HandleWatchingCamera);
+        Receive<ViewerCounts>(HandleViewerCounts);
+        Receive<Terminated>(t =>
+        {
+            _watchers.RemoveAll(w => w.Watcher.Equals(t.ActorRef));
+            if (!_localViewers.Remove(t.ActorRef, out var keys)) return;
+            foreach (var key in keys)
+                if (--_localCounts[key] == 0) _localCounts.Remove(key);
+            _viewersChanged = true;
+        });
         Receive<SubscribeAck>(_ => { });
         Receive<Sweep>(_ => HandleSweep());
     }
@@ -59,6 +79,7 @@ public sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _mediator?.Tell(new Akka.Cluster.Tools.PublishSubscribe.Subscribe(Topic, Self));
+        _mediator?.Tell(new Akka.Cluster.Tools.PublishSubscribe.Subscribe(ViewerTopic, Self));
         Timers.StartPeriodicTimer("sweep", Sweep.Instance, TimeSpan.FromSeconds(1));
     }
 
@@ -78,7 +99,49 @@ public sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
             if (w.Tenant == key.Tenant && w.SourceId == key.SourceId) w.Watcher.Tell(new CameraCameOnline(key));
     }
 
-    private void HandleQuery(GetOnlineCameras query) => Sender.Tell(new OnlineCameras(Online(query.Tenant, query.SourceId)));
+    private void HandleQuery(GetOnlineCameras query)
+    {
+        var cameras = Online(query.Tenant, query.SourceId);
+        // This process's viewers plus the latest counts of every other process.
+        var viewers = new Dictionary<StreamKey, int>();
+        void Add(StreamKey key, int n)
+        {
+            if (key.Tenant == query.Tenant && (query.SourceId is null || key.SourceId == query.SourceId))
+                viewers[key] = viewers.GetValueOrDefault(key) + n;
+        }
+        foreach (var (key, n) in _localCounts) Add(key, n);
+        foreach (var (counts, _) in _remoteViewers.Values)
+            foreach (var c in counts) Add(c.Key, c.Viewers);
+        Sender.Tell(new OnlineCameras(cameras, viewers));
+    }
+
+    private void HandleWatchingCamera(WatchingCamera msg)
+    {
+        if (!_localViewers.TryGetValue(msg.Viewer, out var keys))
+        {
+            _localViewers[msg.Viewer] = keys = new HashSet<StreamKey>();
+            Context.Watch(msg.Viewer);
+        }
+        if (!keys.Add(msg.Key)) return;
+        _localCounts[msg.Key] = _localCounts.GetValueOrDefault(msg.Key) + 1;
+        _viewersChanged = true;
+    }
+
+    private void HandleViewerCounts(ViewerCounts msg)
+    {
+        if (msg.Origin == _origin) return; // our own publication, back through the topic
+        if (msg.Counts.Count == 0) _remoteViewers.Remove(msg.Origin);
+        else _remoteViewers[msg.Origin] = (msg.Counts, Environment.TickCount64);
+    }
+
+    /// <summary>Publishes this process's viewer counts when they changed, and every tick while there are any (keeps them fresh).</summary>
+    private void PublishViewerCounts()
+    {
+        if (_mediator is null || (!_viewersChanged && _localViewers.Count == 0)) return;
+        _viewersChanged = false;
+        var counts = _localCounts.Select(p => new ViewerCount(p.Key, p.Value)).ToList();
+        _mediator.Tell(new Publish(ViewerTopic, new ViewerCounts(_origin, counts)));
+    }
 
     private List<CameraStatus> Online(string tenant, string? sourceId)
     {
@@ -110,6 +173,9 @@ public sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
             _cameras.Remove(key);
             _log.Debug("Directory: camera {0} expired", key);
         }
+        foreach (var origin in _remoteViewers.Where(p => now - p.Value.ReceivedTicks > ExpireAfter.TotalMilliseconds).Select(p => p.Key).ToList())
+            _remoteViewers.Remove(origin);
+        PublishViewerCounts();
     }
 
     private sealed class Sweep : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded

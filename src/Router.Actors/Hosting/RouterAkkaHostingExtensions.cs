@@ -54,6 +54,7 @@ public static class RouterAkkaHostingExtensions
                 HostName = options.Hostname,
                 Port = options.Port,
                 PublicHostName = options.PublicHostname ?? options.Hostname,
+                PublicPort = options.PublicPort,
                 MaxFrameSize = options.MaximumFrameSizeBytes,
                 SendBufferSize = options.SocketBufferBytes,
                 ReceiveBufferSize = options.SocketBufferBytes,
@@ -74,7 +75,7 @@ public static class RouterAkkaHostingExtensions
                 akka.cluster.sharding.state-store-mode = ddata
                 akka.cluster.sharding.remember-entities = off
                 akka.cluster.split-brain-resolver.stable-after = {{(int)options.SplitBrainStableAfter.TotalMilliseconds}}ms
-                akka.cluster.down-removal-margin = {{(int)options.SplitBrainStableAfter.TotalMilliseconds}}ms
+                akka.cluster.down-removal-margin = {{(int)options.DownRemovalMargin.TotalMilliseconds}}ms
                 akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-leave.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-exiting.timeout = 10s
@@ -100,7 +101,7 @@ public static class RouterAkkaHostingExtensions
     /// created on demand and passivated when idle.
     /// </summary>
     public static AkkaConfigurationBuilder WithCameraShardRegion(this AkkaConfigurationBuilder builder, CameraOptions options, PullSourceCatalog pullSources) =>
-        builder.WithShardRegion<CameraRegion>(
+        builder.WithFanOutDispatcher(options.FanOutThreads).WithShardRegion<CameraRegion>(
             CameraTypeName,
             (_, registry, _) => entityId => CameraActor.Props(entityId, options, pullSources, registry.Get<CameraDirectory>()),
             new CameraMessageExtractor(),
@@ -119,7 +120,7 @@ public static class RouterAkkaHostingExtensions
     /// Needs the <see cref="CameraRegion"/> (region or proxy) registered first.
     /// </summary>
     public static AkkaConfigurationBuilder WithCameraRelays(this AkkaConfigurationBuilder builder, CameraOptions options) =>
-        builder.WithActors((system, registry) =>
+        builder.WithFanOutDispatcher(options.FanOutThreads).WithActors((system, registry) =>
             registry.Register<CameraRelays>(system.ActorOf(
                 Relay.CameraRelaysActor.Props(registry.Get<CameraRegion>(), options.LatestFrameMaxAge), "camera-relays")));
 

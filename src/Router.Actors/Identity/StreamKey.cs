@@ -8,7 +8,7 @@ namespace Router.Actors.Identity;
 /// the sharded entity id is <c>{tenant}/{source_id}/{camera_id}</c> (see <see cref="EntityId"/>).
 /// </summary>
 /// <param name="Tenant">Tenant name, as mapped from an API key (validated like a <c>source_id</c>).</param>
-/// <param name="SourceId">The device or source, <c>^[a-z0-9][a-z0-9._-]*$</c>, at most 256 characters.</param>
+/// <param name="SourceId">The device or source, <c>^[a-z0-9][a-z0-9._-]*$</c>, at most 255 characters.</param>
 /// <param name="CameraId">Camera of the source, 1–255 UTF-8 bytes, no control characters (may contain <c>/</c> and <c>:</c>).</param>
 public sealed record StreamKey(string Tenant, string SourceId, string CameraId)
 {
@@ -36,8 +36,11 @@ public static partial class Identifiers
     /// <summary>Default camera_id when a device does not name one (Plexus SDK default).</summary>
     public const string DefaultCameraId = "camera:0";
 
-    /// <summary>Longest allowed source_id, in characters.</summary>
-    public const int MaxSourceIdLength = 256;
+    /// <summary>
+    /// Longest allowed source_id, in characters (source_ids are ASCII, so also in bytes): it must fit the u8 length
+    /// field of the Plexus binary frame header, like the camera_id.
+    /// </summary>
+    public const int MaxSourceIdLength = 255;
 
     /// <summary>Longest allowed camera_id, in UTF-8 bytes (it must fit the u8 length field of the binary frame header).</summary>
     public const int MaxCameraIdBytes = 255;
@@ -45,11 +48,11 @@ public static partial class Identifiers
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex SourceIdPattern();
 
-    /// <summary>True when <paramref name="sourceId"/> matches <c>^[a-z0-9][a-z0-9._-]*$</c> and has at most 256 characters.</summary>
+    /// <summary>True when <paramref name="sourceId"/> matches <c>^[a-z0-9][a-z0-9._-]*$</c> and has at most 255 characters.</summary>
     public static bool IsValidSourceId(string? sourceId, out string? error)
     {
         if (string.IsNullOrEmpty(sourceId)) { error = "source_id is required"; return false; }
-        if (sourceId.Length > MaxSourceIdLength) { error = $"source_id is longer than {MaxSourceIdLength} characters"; return false; }
+        if (sourceId.Length > MaxSourceIdLength) { error = $"source_id is longer than {MaxSourceIdLength} characters (the u8 length of the binary frame header)"; return false; }
         if (!SourceIdPattern().IsMatch(sourceId)) { error = "source_id must match ^[a-z0-9][a-z0-9._-]*$"; return false; }
         error = null;
         return true;

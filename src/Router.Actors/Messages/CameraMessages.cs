@@ -41,9 +41,9 @@ public sealed record FrameAccepted(int Width, int Height, int Bytes, bool Reenco
 public sealed record FrameRejected(FrameRejectReason Reason, string Message) : IRouterMessage;
 
 /// <summary>
-/// Subscribe <paramref name="Subscriber"/> to a camera. The entity materializes one stream per subscription:
-/// newest frame wins (buffer of one, drop-head), one frame in flight until the subscriber answers
-/// <see cref="StreamAck"/>. The subscriber first receives <see cref="SubscriptionStarted"/> (which it must ack too),
+/// Subscribe <paramref name="Subscriber"/> to a camera. The entity's fan-out stream keeps per subscription one frame
+/// in flight until the subscriber answers <see cref="StreamAck"/> (sent with the subscriber as sender: acks are matched
+/// by sender, in order) and one pending frame, newest wins. The subscriber first receives <see cref="SubscriptionStarted"/> (which it must ack too),
 /// then <see cref="VideoFrame"/>s in timestamp order; the latest frame comes at once when younger than 5 s.
 /// </summary>
 /// <param name="Key">The camera.</param>

@@ -26,6 +26,7 @@ public sealed class CameraRelayActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private string? _upstreamId;
     private IActorRef? _upstreamStage;
+    private Address? _upstreamAddress;
     private VideoFrame? _latest;
     private long _latestTicks;
     private int _counter;
@@ -47,7 +48,7 @@ public sealed class CameraRelayActor : ReceiveActor, IWithTimers
         Receive<VideoFrame>(HandleUpstreamFrame);
         Receive<SubscriptionCompleted>(m => HandleUpstreamEnded(m.SubscriptionId, "completed", TimeSpan.FromMilliseconds(200)));
         Receive<SubscriptionFailed>(m => HandleUpstreamEnded(m.SubscriptionId, m.Reason, TimeSpan.FromMilliseconds(500)));
-        Receive<Resubscribe>(m => { if (m.SubscriptionId == _upstreamId) SubscribeUpstream(); });
+        Receive<Resubscribe>(m => { if (m.SubscriptionId == _upstreamId && _upstreamStage is null) SubscribeUpstream(); });
         Receive<ClusterEvent.UnreachableMember>(m => HandleMemberLost(m.Member.Address, "unreachable"));
         Receive<ClusterEvent.MemberRemoved>(m => HandleMemberLost(m.Member.Address, "removed"));
         Receive<ClusterEvent.IMemberEvent>(_ => { });
@@ -90,12 +91,26 @@ public sealed class CameraRelayActor : ReceiveActor, IWithTimers
         _upstreamId = $"relay-{Self.Path.Uid}-{++_counter}";
         _upstreamStage = null;
         _region.Tell(new Subscribe(_key, _upstreamId, Self, 0));
+        // While the camera's shard moves (its old home crashed or is leaving) a Subscribe can be lost: retry until the
+        // subscription stream has started.
+        Timers.StartSingleTimer("upstream-start", new Resubscribe(_upstreamId), UpstreamStartTimeout);
     }
+
+    /// <summary>How long to wait for the upstream stream to start before subscribing again.</summary>
+    private static readonly TimeSpan UpstreamStartTimeout = TimeSpan.FromMilliseconds(500);
 
     private void HandleUpstreamStarted(SubscriptionStarted msg)
     {
         Sender.Tell(StreamAck.Instance);
-        if (msg.SubscriptionId == _upstreamId) _upstreamStage = Sender;
+        if (msg.SubscriptionId != _upstreamId)
+        {
+            // A retried Subscribe that landed late: end that stream so it does not keep sending frames.
+            _region.Tell(new Unsubscribe(_key, msg.SubscriptionId));
+            return;
+        }
+        _upstreamStage = Sender;
+        _upstreamAddress = Sender.Path.Address;
+        Timers.Cancel("upstream-start");
     }
 
     private void HandleUpstreamFrame(VideoFrame frame)
@@ -113,12 +128,13 @@ public sealed class CameraRelayActor : ReceiveActor, IWithTimers
     {
         if (subscriptionId != _upstreamId) return;
         _log.Info("Relay {0}: upstream subscription ended ({1}); re-subscribing", _key, reason);
+        _upstreamStage = null;
         Timers.StartSingleTimer("resubscribe", new Resubscribe(subscriptionId), delay);
     }
 
     private void HandleMemberLost(Address address, string how)
     {
-        if (_upstreamStage is null || !address.Equals(_upstreamStage.Path.Address)) return;
+        if (_upstreamAddress is null || !address.Equals(_upstreamAddress)) return;
         _log.Info("Relay {0}: member {1} hosting the camera is {2}; re-subscribing", _key, address, how);
         SubscribeUpstream();
     }

@@ -3,6 +3,7 @@ using System.Text;
 using Akka.Actor;
 using System.Runtime.Serialization;
 using Akka.Serialization;
+using Router.Actors.Directory;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
 
@@ -37,6 +38,7 @@ public sealed class RouterSerializer : SerializerWithStringManifest
     private const string CameraStatusManifest = "CS";
     private const string GetSnapshotManifest = "GN";
     private const string SnapshotManifest = "N";
+    private const string ViewerCountsManifest = "VC";
 
     /// <summary>Creates the serializer for <paramref name="system"/>.</summary>
     public RouterSerializer(ExtendedActorSystem system) : base(system)
@@ -63,6 +65,7 @@ public sealed class RouterSerializer : SerializerWithStringManifest
         CameraStatus => CameraStatusManifest,
         GetSnapshot => GetSnapshotManifest,
         Snapshot => SnapshotManifest,
+        ViewerCounts => ViewerCountsManifest,
         _ => throw new ArgumentException($"RouterSerializer cannot serialize {o.GetType()}", nameof(o)),
     };
 
@@ -115,6 +118,10 @@ public sealed class RouterSerializer : SerializerWithStringManifest
                 w.Bool(m.Frame is not null);
                 if (m.Frame is not null) w.Bytes(WriteVideoFrame(m.Frame));
                 break;
+            case ViewerCounts m:
+                w.String(m.Origin); w.Int32(m.Counts.Count);
+                foreach (var c in m.Counts) { w.Key(c.Key); w.Int32(c.Viewers); }
+                break;
             default:
                 throw new ArgumentException($"RouterSerializer cannot serialize {obj.GetType()}", nameof(obj));
         }
@@ -141,6 +148,7 @@ public sealed class RouterSerializer : SerializerWithStringManifest
             GetSnapshotManifest => new GetSnapshot(r.Key()),
             CameraStatusManifest => new CameraStatus(r.Key(), r.Bool(), r.String(), r.Int64(), r.Double(), r.Int32(), r.Int32(), r.Int32()),
             SnapshotManifest => ReadSnapshot(ref r),
+            ViewerCountsManifest => ReadViewerCounts(ref r),
             _ => throw new SerializationException($"RouterSerializer: unknown manifest '{manifest}'"),
         };
     }
@@ -159,6 +167,16 @@ public sealed class RouterSerializer : SerializerWithStringManifest
         if (!r.Bool()) return new Snapshot(key, null);
         var inner = new Reader(r.Bytes());
         return new Snapshot(key, ReadVideoFrame(ref inner));
+    }
+
+    private static ViewerCounts ReadViewerCounts(ref Reader r)
+    {
+        var origin = r.String();
+        var n = r.Int32();
+        if (n < 0) throw new SerializationException("RouterSerializer: bad viewer count list");
+        var counts = new List<ViewerCount>(Math.Min(n, 4096));
+        for (var i = 0; i < n; i++) counts.Add(new ViewerCount(r.Key(), r.Int32()));
+        return new ViewerCounts(origin, counts);
     }
 
     private IActorRef ResolveActor(string path) => system.Provider.ResolveActorRef(path);

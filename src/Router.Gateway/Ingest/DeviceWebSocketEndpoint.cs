@@ -21,8 +21,11 @@ internal sealed class DeviceWebSocketEndpoint(
     ApiKeyStore keys,
     FrameIngestor ingestor,
     IOptions<GatewayOptions> options,
+    IHostApplicationLifetime lifetime,
     ILogger<DeviceWebSocketEndpoint> logger)
 {
+    private const int GoingAway = 1001;
+
     private const int PolicyViolation = 1008;
     private const int MessageTooBig = 1009;
 
@@ -35,7 +38,7 @@ internal sealed class DeviceWebSocketEndpoint(
             return;
         }
         var opts = options.Value;
-        using var ws = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = opts.PingInterval });
+        using var ws = await WebSocketMessages.AcceptAsync(context, opts);
         var ct = context.RequestAborted;
         try
         {
@@ -100,45 +103,87 @@ internal sealed class DeviceWebSocketEndpoint(
 
     private async Task ReceiveFramesAsync(WebSocket ws, DeviceSession session, GatewayOptions opts, CancellationToken ct)
     {
+        // When the gateway shuts down (SIGTERM), close with 1001 at once so the device reconnects to another gateway.
+        using var stoppingScope = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping); // unregistered on dispose
+        var stopping = Task.Delay(Timeout.Infinite, stoppingScope.Token);
+        // Ingest is pipelined: up to MaxFramesInFlightPerDevice frames await their camera's verdict while the socket
+        // keeps being read (a camera whose shard moves after a crash never blocks the device); each verdict is reported
+        // as soon as it arrives. Sends (error messages, the close) take turns through one lock.
+        using var sendLock = new SemaphoreSlim(1, 1);
+        var inFlight = new Queue<(long StartedMs, Task Verdict)>(opts.MaxFramesInFlightPerDevice);
+        var staleMs = (long)opts.FrameInFlightStaleAfter.TotalMilliseconds;
+        var dropped = 0L;
+        async Task SendErrorAsync(string error)
+        {
+            await sendLock.WaitAsync(ct);
+            try { await WebSocketMessages.SendErrorAsync(ws, error, ct); }
+            finally { sendLock.Release(); }
+        }
+        async Task CloseAsync(Func<Task> close)
+        {
+            var locked = await sendLock.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None);
+            try { await close(); }
+            finally { if (locked) sendLock.Release(); }
+        }
+        async Task ReportVerdictAsync(Task<IRouterMessage> ingest)
+        {
+            try
+            {
+                var verdict = await ingest;
+                if (verdict is FrameRejected rejected) await SendErrorAsync($"frame rejected ({rejected.Reason}): {rejected.Message}");
+            }
+            catch (Akka.Actor.AskTimeoutException)
+            {
+                try { await SendErrorAsync("frame not ingested: the camera did not answer in time"); }
+                catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { }
+        }
+
         while (ws.State == WebSocketState.Open)
         {
-            using var message = await WebSocketMessages.ReceiveAsync(ws, opts.MaxDeviceMessageBytes, ct);
+            var receive = WebSocketMessages.ReceiveAsync(ws, opts.MaxDeviceMessageBytes, ct);
+            if (await Task.WhenAny(receive, stopping) == stopping)
+            {
+                await CloseAsync(() => WebSocketMessages.CloseWhileReceivingAsync(ws, receive, GoingAway, "server shutting down"));
+                return;
+            }
+            using var message = await receive;
             if (message.Kind == WebSocketMessageType.Close)
             {
-                await WebSocketMessages.CloseQuietlyAsync(ws, (int)WebSocketCloseStatus.NormalClosure, "bye");
+                await CloseAsync(() => WebSocketMessages.CloseQuietlyAsync(ws, (int)WebSocketCloseStatus.NormalClosure, "bye"));
                 return;
             }
             if (message.TooBig)
             {
-                await WebSocketMessages.CloseQuietlyAsync(ws, MessageTooBig, $"message over {opts.MaxDeviceMessageBytes} bytes");
+                await CloseAsync(() => WebSocketMessages.CloseQuietlyAsync(ws, MessageTooBig, $"message over {opts.MaxDeviceMessageBytes} bytes"));
                 return;
             }
             var frame = message.Kind == WebSocketMessageType.Binary ? ParseBinary(message.Span) : ParseText(message.Span);
             if (frame.Error is not null)
             {
-                await WebSocketMessages.SendErrorAsync(ws, frame.Error, ct);
+                await SendErrorAsync(frame.Error);
                 continue;
             }
             if (frame.Jpeg is null) continue; // heartbeat or an unknown type: ignored
             var cameraId = string.IsNullOrEmpty(frame.CameraId) ? Identifiers.DefaultCameraId : frame.CameraId;
             if (!Identifiers.IsValidCameraId(cameraId, out var cameraError))
             {
-                await WebSocketMessages.SendErrorAsync(ws, cameraError!, ct);
+                await SendErrorAsync(cameraError!);
+                continue;
+            }
+            var now = Environment.TickCount64;
+            while (inFlight.Count > 0 && (inFlight.Peek().Verdict.IsCompleted || now - inFlight.Peek().StartedMs > staleMs))
+                inFlight.Dequeue();
+            if (inFlight.Count >= opts.MaxFramesInFlightPerDevice)
+            {
+                if (dropped++ % 100 == 0)
+                    logger.LogWarning("Device {SourceId} of tenant {Tenant}: {Dropped} frame(s) dropped, {InFlight} still unanswered",
+                        session.SourceId, session.Tenant, dropped, inFlight.Count);
                 continue;
             }
             var key = new StreamKey(session.Tenant, session.SourceId, cameraId);
-            IRouterMessage reply;
-            try
-            {
-                reply = await ingestor.IngestAsync(key, frame.Jpeg, frame.TimestampMs, session.Platform, ct);
-            }
-            catch (Akka.Actor.AskTimeoutException)
-            {
-                await WebSocketMessages.SendErrorAsync(ws, "frame not ingested: the camera did not answer in time", ct);
-                continue;
-            }
-            if (reply is FrameRejected rejected)
-                await WebSocketMessages.SendErrorAsync(ws, $"frame rejected ({rejected.Reason}): {rejected.Message}", ct);
+            inFlight.Enqueue((now, ReportVerdictAsync(ingestor.IngestAsync(key, frame.Jpeg, frame.TimestampMs, session.Platform, ct))));
         }
     }
 

@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Hosting;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
 using Router.Actors.Directory;
 using Router.Actors.Hosting;
 using Router.Actors.Identity;
@@ -10,16 +12,22 @@ namespace Router.Gateway.Rest;
 
 /// <summary>
 /// REST: <c>GET /v1/sources</c> (the tenant's online sources with their cameras, last frame time, fps, resolution)
-/// and <c>GET /v1/sources/{source_id}/cameras/{camera_id}/snapshot.jpg</c> (the newest frame, 404 when none).
-/// Both need a bearer key with the <c>view</c> scope.
+/// and <c>GET /v1/sources/{source_id}/cameras/{camera_id}/snapshot.jpg</c> (the newest frame, 404 when none; the
+/// camera_id may contain <c>/</c>, literally or as <c>%2F</c>).
+/// Both need a bearer key with the <c>view</c> scope. When the cluster does not answer within
+/// <see cref="GatewayOptions.QueryTimeout"/> they answer 503 (<see cref="AskTimeoutFilter"/>).
 /// </summary>
-internal sealed class SourcesEndpoints(ApiKeyStore keys, IRequiredActor<CameraDirectory> directory, IRequiredActor<CameraRegion> region)
+internal sealed class SourcesEndpoints(
+    ApiKeyStore keys,
+    IRequiredActor<CameraDirectory> directory,
+    IRequiredActor<CameraRegion> region,
+    IOptions<GatewayOptions> options)
 {
     public async Task<IResult> ListAsync(HttpContext context)
     {
         var identity = BearerAuth.Authorize(context, keys, ApiScopes.View, out var error);
         if (identity is null) return error!;
-        var online = await directory.ActorRef.Ask<OnlineCameras>(new GetOnlineCameras(identity.Tenant), TimeSpan.FromSeconds(5), context.RequestAborted);
+        var online = await directory.ActorRef.Ask<OnlineCameras>(new GetOnlineCameras(identity.Tenant), options.Value.QueryTimeout, context.RequestAborted);
         var sources = online.Cameras
             .GroupBy(c => c.Key.SourceId)
             .Select(g => new
@@ -35,23 +43,62 @@ internal sealed class SourcesEndpoints(ApiKeyStore keys, IRequiredActor<CameraDi
                     fps = c.Fps,
                     width = c.Width,
                     height = c.Height,
-                    subscribers = c.Subscribers,
+                    subscribers = online.ViewersOf(c.Key),
+                    relays = c.Subscribers,
                 }).ToList(),
             });
         return Results.Json(new { sources });
     }
 
-    public async Task<IResult> SnapshotAsync(HttpContext context, string sourceId, string cameraId)
+    /// <summary>
+    /// <c>GET /v1/sources/{source_id}/cameras/{camera_id}/snapshot.jpg</c>, mapped as the catch-all
+    /// <c>/v1/sources/{source_id}/cameras/{**camera_path}</c> so that a camera_id may contain <c>/</c>.
+    /// </summary>
+    public async Task<IResult> SnapshotAsync(HttpContext context, string sourceId)
     {
+        var cameraId = SnapshotCameraId(context);
+        if (cameraId is null)
+            return Results.Json(new { error = "not found (GET /v1/sources/{source_id}/cameras/{camera_id}/snapshot.jpg)" }, statusCode: StatusCodes.Status404NotFound);
         var identity = BearerAuth.Authorize(context, keys, ApiScopes.View, out var error);
         if (identity is null) return error!;
         if (!Identifiers.IsValidSourceId(sourceId, out var idError) || !Identifiers.IsValidCameraId(cameraId, out idError))
             return Results.Json(new { error = idError }, statusCode: StatusCodes.Status400BadRequest);
         var snapshot = await region.ActorRef.Ask<Snapshot>(new GetSnapshot(new StreamKey(identity.Tenant, sourceId, cameraId)),
-            TimeSpan.FromSeconds(5), context.RequestAborted);
+            options.Value.QueryTimeout, context.RequestAborted);
         if (snapshot.Frame is null) return Results.Json(new { error = "no frame yet" }, statusCode: StatusCodes.Status404NotFound);
         context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers["X-Frame-Timestamp"] = snapshot.Frame.TimestampMs.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Results.Bytes(snapshot.Frame.Jpeg, "image/jpeg");
+    }
+
+    private const string SnapshotSuffix = "/snapshot.jpg";
+
+    /// <summary>
+    /// The camera_id of a snapshot request: everything between <c>/cameras/</c> and the last <c>/snapshot.jpg</c>,
+    /// percent-decoded once. It is read from the raw request target, where an escaped <c>/</c> (<c>%2F</c>) and a
+    /// literal one are both still visible and <c>%25</c> is still an escaped <c>%</c> (the decoded path keeps
+    /// <c>%2F</c> escaped but decodes <c>%25</c>, so it cannot tell <c>a%2Fb</c> from <c>a/b</c>). Null when the path
+    /// does not end in <c>/snapshot.jpg</c> or the camera part is empty.
+    /// </summary>
+    internal static string? SnapshotCameraId(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        string path;
+        if (raw is { Length: > 0 } && raw[0] == '/')
+        {
+            var query = raw.IndexOf('?');
+            path = query < 0 ? raw : raw[..query];
+        }
+        else
+        {
+            // No origin-form target (e.g. an absolute-form request line): the decoded path, which keeps %2F escaped.
+            path = context.Request.Path.Value ?? string.Empty;
+        }
+        // "", "v1", "sources", source_id (never contains '/'), "cameras", camera_id + "/snapshot.jpg"
+        var parts = path.Split('/', 6);
+        if (parts.Length != 6 || !parts[4].Equals("cameras", StringComparison.OrdinalIgnoreCase)) return null;
+        var rest = parts[5];
+        if (!rest.EndsWith(SnapshotSuffix, StringComparison.OrdinalIgnoreCase) || rest.Length == SnapshotSuffix.Length) return null;
+        return Uri.UnescapeDataString(rest[..^SnapshotSuffix.Length]);
     }
 }

@@ -58,21 +58,69 @@ public sealed class ApiKeyStore
     private readonly Lock _lock = new();
 
     /// <summary>Loads the keys of <paramref name="options"/>.</summary>
-    /// <exception cref="InvalidOperationException">A configured hash is not 64 hex characters, or a tenant is empty.</exception>
+    /// <exception cref="OptionsValidationException">The keys are invalid (see <see cref="Validate(ApiKeyOptions)"/>).</exception>
     public ApiKeyStore(IOptions<ApiKeyOptions> options)
     {
-        foreach (var entry in options.Value.ApiKeys) Add(entry);
+        var keys = options.Value; // with AddRouterGateway's validator this already throws on invalid keys
+        var errors = Validate(keys);
+        if (errors.Count > 0) throw new OptionsValidationException(Options.DefaultName, typeof(ApiKeyOptions), errors);
+        foreach (var entry in keys.ApiKeys) Add(entry);
     }
 
+    /// <summary>
+    /// Every problem of the configured keys, each naming the entry (<c>Router:ApiKeys:N</c>): a Sha256 that is not
+    /// 64 hex characters, an invalid tenant, no scopes or an unknown scope, the same hash twice. Empty when valid.
+    /// </summary>
+    public static IReadOnlyList<string> Validate(ApiKeyOptions options)
+    {
+        var errors = new List<string>();
+        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < options.ApiKeys.Count; i++)
+        {
+            var entry = options.ApiKeys[i];
+            var at = $"Router:ApiKeys:{i}{(string.IsNullOrEmpty(entry.Name) ? string.Empty : $" ('{entry.Name}')")}";
+            if (!TryValidate(entry, out var error)) errors.Add($"{at}: {error}");
+            else if (seen.TryGetValue(entry.Sha256.Trim(), out var first)) errors.Add($"{at}: the same Sha256 as Router:ApiKeys:{first} (one key, one tenant)");
+            else seen[entry.Sha256.Trim()] = i;
+        }
+        return errors;
+    }
+
+    /// <summary>Checks one entry: a 64-hex-character Sha256, a valid tenant, and one or more known scopes.</summary>
+    public static bool TryValidate(ApiKeyEntry entry, out string? error)
+    {
+        var sha = entry.Sha256?.Trim() ?? string.Empty;
+        if (sha.Length != 64 || !sha.All(char.IsAsciiHexDigit))
+        {
+            error = $"Sha256 must be the 64 hex characters of the key's SHA-256 (got {sha.Length} characters{(sha.All(char.IsAsciiHexDigit) ? string.Empty : ", not all hex")})";
+            return false;
+        }
+        if (!Router.Actors.Identity.Identifiers.IsValidTenant(entry.Tenant, out error)) return false;
+        if (entry.Scopes is not { Count: > 0 })
+        {
+            error = $"Scopes is empty (give {ApiScopes.Ingest} and/or {ApiScopes.View})";
+            return false;
+        }
+        foreach (var scope in entry.Scopes)
+        {
+            if (!KnownScopes.Contains(scope ?? string.Empty))
+            {
+                error = $"unknown scope '{scope}' (scopes are {ApiScopes.Ingest} and {ApiScopes.View})";
+                return false;
+            }
+        }
+        error = null;
+        return true;
+    }
+
+    private static readonly HashSet<string> KnownScopes = new(StringComparer.OrdinalIgnoreCase) { ApiScopes.Ingest, ApiScopes.View };
+
     /// <summary>Adds a key given its hash (e.g. the standalone demo key at start-up).</summary>
-    /// <exception cref="InvalidOperationException">The hash is not 64 hex characters, or the tenant is invalid.</exception>
+    /// <exception cref="InvalidOperationException">The entry is invalid (see <see cref="TryValidate"/>).</exception>
     public void Add(ApiKeyEntry entry)
     {
-        byte[] hash;
-        try { hash = Convert.FromHexString(entry.Sha256.Trim()); }
-        catch (FormatException) { throw new InvalidOperationException($"API key '{entry.Name ?? entry.Tenant}': Sha256 is not hex"); }
-        if (hash.Length != 32) throw new InvalidOperationException($"API key '{entry.Name ?? entry.Tenant}': Sha256 must be 64 hex characters");
-        if (!Router.Actors.Identity.Identifiers.IsValidTenant(entry.Tenant, out var error)) throw new InvalidOperationException($"API key '{entry.Name}': {error}");
+        if (!TryValidate(entry, out var error)) throw new InvalidOperationException($"API key '{entry.Name ?? entry.Tenant}': {error}");
+        var hash = Convert.FromHexString(entry.Sha256.Trim());
         var identity = new ApiKeyIdentity(entry.Tenant, new HashSet<string>(entry.Scopes, StringComparer.OrdinalIgnoreCase), entry.Name);
         lock (_lock) _keys.Add((hash, identity));
     }
@@ -94,5 +142,19 @@ public sealed class ApiKeyStore
                 if (CryptographicOperations.FixedTimeEquals(hash, presented)) match ??= identity;
         }
         return match;
+    }
+}
+
+/// <summary>
+/// Validates <see cref="ApiKeyOptions"/> with <see cref="ApiKeyStore.Validate(ApiKeyOptions)"/>. Registered with
+/// <c>ValidateOnStart</c> by <see cref="GatewayHostingExtensions.AddRouterGateway"/>, so a bad key stops the host at
+/// start-up (<see cref="OptionsValidationException"/>, one message per problem) instead of failing the first request.
+/// </summary>
+internal sealed class ApiKeyOptionsValidator : IValidateOptions<ApiKeyOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ApiKeyOptions options)
+    {
+        var errors = ApiKeyStore.Validate(options);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

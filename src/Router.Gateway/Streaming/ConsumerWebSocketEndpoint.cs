@@ -3,6 +3,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.Options;
+using Router.Actors.Camera;
 using Router.Actors.Directory;
 using Router.Actors.Hosting;
 using Router.Actors.Identity;
@@ -25,6 +26,8 @@ internal sealed class ConsumerWebSocketEndpoint(
     IRequiredActor<CameraRelays> relays,
     IRequiredActor<CameraDirectory> directory,
     IOptions<GatewayOptions> options,
+    IOptions<CameraOptions> cameraOptions,
+    IHostApplicationLifetime lifetime,
     ILogger<ConsumerWebSocketEndpoint> logger)
 {
     public async Task HandleAsync(HttpContext context, string sourceId)
@@ -43,7 +46,7 @@ internal sealed class ConsumerWebSocketEndpoint(
             return;
         }
         var opts = options.Value;
-        using var ws = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = opts.PingInterval });
+        using var ws = await WebSocketMessages.AcceptAsync(context, opts);
         var aborted = context.RequestAborted;
         try
         {
@@ -136,25 +139,29 @@ internal sealed class ConsumerWebSocketEndpoint(
 
     private async Task StreamAsync(WebSocket ws, string tenant, StreamRequest request, CancellationToken aborted)
     {
-        var online = await directory.ActorRef.Ask<OnlineCameras>(new GetOnlineCameras(tenant), TimeSpan.FromSeconds(5), aborted);
+        var online = await directory.ActorRef.Ask<OnlineCameras>(new GetOnlineCameras(tenant), options.Value.QueryTimeout, aborted);
         await ws.SendAsync(InitMessage(online), WebSocketMessageType.Text, true, aborted);
 
-        var connection = new ConsumerConnection(ws, request.Format);
+        var connection = new ConsumerConnection(ws, request.Format, aborted);
         var subscriber = system.ActorOf(SubscriberActor.Props(tenant, request.SourceId, request.CameraIds, request.MaxFps,
-            relays.ActorRef, directory.ActorRef, connection));
+            relays.ActorRef, directory.ActorRef, connection, cameraOptions.Value.LatestFrameMaxAge).WithDispatcher(FanOutDispatcher.For(system)));
         using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         var timeout = request.Timeout ?? options.Value.DefaultStreamTimeout;
         var timedOut = Task.Delay(timeout, stopWriting.Token);
         var reading = DrainUntilCloseAsync(ws, aborted);
-        var writing = connection.RunWriterAsync(stopWriting.Token, aborted);
+        var writing = connection.Completion;
+        using var stoppingScope = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping); // unregistered on dispose
+        var shuttingDown = Task.Delay(Timeout.Infinite, stoppingScope.Token);
         try
         {
-            var first = await Task.WhenAny(reading, writing, timedOut);
+            var first = await Task.WhenAny(reading, writing, timedOut, shuttingDown);
             system.Stop(subscriber);
             stopWriting.Cancel();
-            try { await writing; } catch (OperationCanceledException) { }
+            try { await connection.StopAsync(); } catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException) { }
             if (first == timedOut)
                 await CloseAndDrainAsync(ws, reading, PlexusJson.CloseStreamTimeout, "stream timeout");
+            else if (first == shuttingDown)
+                await CloseAndDrainAsync(ws, reading, (int)WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
             else if (first == reading)
                 await CloseAndDrainAsync(ws, reading, (int)WebSocketCloseStatus.NormalClosure, "bye");
             else

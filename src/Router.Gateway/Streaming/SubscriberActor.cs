@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Router.Actors.Camera;
 using Router.Actors.Directory;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
@@ -9,15 +10,20 @@ namespace Router.Gateway.Streaming;
 /// <summary>The outbound side of one consumer connection, as seen by its <see cref="SubscriberActor"/>.</summary>
 internal interface IFrameOutlet
 {
-    /// <summary>Queues <paramref name="frame"/> for sending; <paramref name="ackTo"/> gets <see cref="StreamAck"/> once it is sent.</summary>
-    void Deliver(VideoFrame frame, IActorRef ackTo);
+    /// <summary>
+    /// Queues <paramref name="frame"/> for sending; once it is sent, <paramref name="ackTo"/> (the fan-out stage) gets
+    /// <see cref="StreamAck"/> with <paramref name="subscriber"/> as sender (the stage matches acks by sender).
+    /// </summary>
+    void Deliver(VideoFrame frame, IActorRef ackTo, IActorRef subscriber);
 }
 
 /// <summary>
 /// One per consumer WebSocket: subscribes (through the gateway's camera relays) to the requested cameras of one source (or, with no camera_id, to every
 /// camera of the source, including ones that come online later), passes frames to the connection's
 /// <see cref="IFrameOutlet"/> and re-subscribes when a subscription stream ends (entity passivated or re-homed).
-/// Frames of a camera are passed on in timestamp order only; an older frame after a newer one is dropped.
+/// Frames of a camera are passed on in timestamp order (<see cref="FrameOrder"/>): an older frame after a newer one is
+/// dropped, unless the last frame passed on is at least <c>latestMaxAge</c> old by the wall clock (the device's clock was
+/// reset), so a connection opened before a clock reset does not starve until the new timestamps pass the old ones.
 /// </summary>
 internal sealed class SubscriberActor : ReceiveActor, IWithTimers
 {
@@ -28,13 +34,24 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     private readonly IActorRef _relays;
     private readonly IActorRef _directory;
     private readonly IFrameOutlet _outlet;
+    private readonly TimeSpan _latestMaxAge;
+    private readonly Func<long> _clock;
     private readonly Dictionary<StreamKey, string> _subscriptions = new();
-    private readonly Dictionary<StreamKey, long> _lastTimestamp = new();
+    private readonly Dictionary<StreamKey, (long TimestampMs, long PassedTicks)> _last = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private int _counter;
 
+    /// <param name="tenant">The consumer's tenant (from its API key); frames of other tenants are never passed on.</param>
+    /// <param name="sourceId">The watched source.</param>
+    /// <param name="cameraIds">The watched cameras, or null for every camera of the source (also those that come online later).</param>
+    /// <param name="maxFps">Rate cap per camera; 0 means none.</param>
+    /// <param name="relays">The gateway's camera relays (subscriptions go through them).</param>
+    /// <param name="directory">The node-local camera directory.</param>
+    /// <param name="outlet">Where frames go (the consumer connection's writer).</param>
+    /// <param name="latestMaxAge">See <see cref="FrameOrder"/> (<c>Router:Camera:LatestFrameMaxAge</c>).</param>
+    /// <param name="clock">Milliseconds of a monotonic clock; <see cref="Environment.TickCount64"/> unless a test replaces it.</param>
     public SubscriberActor(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
-        IActorRef relays, IActorRef directory, IFrameOutlet outlet)
+        IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null)
     {
         _tenant = tenant;
         _sourceId = sourceId;
@@ -43,6 +60,8 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
         _relays = relays;
         _directory = directory;
         _outlet = outlet;
+        _latestMaxAge = latestMaxAge;
+        _clock = clock ?? (() => Environment.TickCount64);
 
         Receive<CameraCameOnline>(m => { if (!_subscriptions.ContainsKey(m.Key)) SubscribeTo(m.Key); });
         Receive<SubscriptionStarted>(_ => Sender.Tell(StreamAck.Instance));
@@ -53,8 +72,8 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     }
 
     public static Props Props(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
-        IActorRef relays, IActorRef directory, IFrameOutlet outlet) =>
-        Akka.Actor.Props.Create(() => new SubscriberActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet));
+        IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null) =>
+        Akka.Actor.Props.Create(() => new SubscriberActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet, latestMaxAge, clock));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -71,6 +90,8 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
 
     private void SubscribeTo(StreamKey key)
     {
+        // Counted as a viewer of the camera (GET /v1/sources) until this actor stops.
+        if (!_subscriptions.ContainsKey(key)) _directory.Tell(new WatchingCamera(key, Self));
         var id = $"{Self.Path.Uid}-{++_counter}";
         _subscriptions[key] = id;
         _relays.Tell(new Subscribe(key, id, Self, _maxFps));
@@ -84,13 +105,15 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
             Sender.Tell(StreamAck.Instance);
             return;
         }
-        if (_lastTimestamp.TryGetValue(frame.Key, out var last) && frame.TimestampMs < last)
+        var now = _clock();
+        var known = _last.TryGetValue(frame.Key, out var last);
+        if (!FrameOrder.Accepts(known ? last.TimestampMs : null, last.PassedTicks, frame.TimestampMs, now, _latestMaxAge))
         {
             Sender.Tell(StreamAck.Instance);
             return;
         }
-        _lastTimestamp[frame.Key] = frame.TimestampMs;
-        _outlet.Deliver(frame, Sender);
+        _last[frame.Key] = (frame.TimestampMs, now);
+        _outlet.Deliver(frame, Sender, Self);
     }
 
     private void HandleEnded(StreamKey key, string subscriptionId, string reason)

@@ -25,6 +25,21 @@ internal static class WebSocketMessages
 {
     private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+    /// <summary>
+    /// Accepts the WebSocket upgrade with the gateway's keep-alive: a Ping after <see cref="GatewayOptions.PingInterval"/>
+    /// without a frame from the client, and an abort when its Pong is not back within <see cref="GatewayOptions.PingTimeout"/>
+    /// (the pending receive then fails, as when the client vanishes).
+    /// </summary>
+    public static Task<WebSocket> AcceptAsync(HttpContext context, GatewayOptions options) =>
+        context.WebSockets.AcceptWebSocketAsync(AcceptContext(options));
+
+    /// <summary>The accept settings for <paramref name="options"/> (see <see cref="AcceptAsync"/>).</summary>
+    public static WebSocketAcceptContext AcceptContext(GatewayOptions options) => new()
+    {
+        KeepAliveInterval = options.PingInterval,
+        KeepAliveTimeout = options.PingTimeout > TimeSpan.Zero ? options.PingTimeout : Timeout.InfiniteTimeSpan,
+    };
+
     /// <summary>Reads one whole message of at most <paramref name="maxBytes"/> bytes into a pooled buffer.</summary>
     public static async Task<ReceivedMessage> ReceiveAsync(WebSocket ws, int maxBytes, CancellationToken ct)
     {
@@ -67,12 +82,21 @@ internal static class WebSocketMessages
         var receive = ReceiveAsync(ws, maxBytes, ct);
         var winner = await Task.WhenAny(receive, Task.Delay(window, ct));
         if (winner == receive) return await receive;
-        try { await ws.CloseOutputAsync((WebSocketCloseStatus)closeCode, closeReason, ct); }
-        catch (WebSocketException) { }
-        if (await Task.WhenAny(receive, Task.Delay(TimeSpan.FromSeconds(2), ct)) != receive) ws.Abort();
-        try { (await receive).Dispose(); }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
+        await CloseWhileReceivingAsync(ws, receive, closeCode, closeReason);
         return null;
+    }
+
+    /// <summary>
+    /// Closes with a code while <paramref name="receive"/> is pending (allowed: one send alongside one receive), waits
+    /// up to 2 s for the peer's close frame to end that receive, else aborts. Never throws.
+    /// </summary>
+    public static async Task CloseWhileReceivingAsync(WebSocket ws, Task<ReceivedMessage> receive, int closeCode, string closeReason)
+    {
+        try { await ws.CloseOutputAsync((WebSocketCloseStatus)closeCode, closeReason, CancellationToken.None); }
+        catch (Exception e) when (e is WebSocketException or InvalidOperationException or ObjectDisposedException) { }
+        if (await Task.WhenAny(receive, Task.Delay(TimeSpan.FromSeconds(2))) != receive) ws.Abort();
+        try { (await receive).Dispose(); }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { }
     }
 
     /// <summary>Sends a JSON text message (snake_case property names).</summary>

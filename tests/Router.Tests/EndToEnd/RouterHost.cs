@@ -18,9 +18,23 @@ public sealed class RouterHost : IAsyncLifetime
     public const string GlobexKey = "globex-key-9876543210";
     public const string DemoKey = "demo-key-for-tests";
 
+    private readonly IReadOnlyList<string> _extraArgs;
     private WebApplication? _app;
 
+    public RouterHost() : this([])
+    {
+    }
+
+    /// <summary>
+    /// A host with extra command-line settings (e.g. <c>--Router:Gateway:PingInterval=00:00:01</c>), for a test's own
+    /// instance. Internal: xunit needs a collection fixture to have a single public constructor.
+    /// </summary>
+    internal RouterHost(IEnumerable<string> extraArgs) => _extraArgs = extraArgs.ToList();
+
     public Uri HttpBase { get; private set; } = null!;
+
+    /// <summary>The application's services (e.g. the Akka.Hosting actor registry).</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("not started");
 
     public Uri WsBase => new(HttpBase.ToString().Replace("http://", "ws://"));
 
@@ -38,6 +52,7 @@ public sealed class RouterHost : IAsyncLifetime
         AddKey(args, 1, AcmeViewOnlyKey, "acme", "view");
         AddKey(args, 2, AcmeIngestOnlyKey, "acme", "ingest");
         AddKey(args, 3, GlobexKey, "globex", "ingest", "view");
+        args.AddRange(_extraArgs);
         _app = RouterNodeApp.Build(args.ToArray());
         await _app.StartAsync();
         HttpBase = new Uri(RouterNodeApp.ListeningUrls(_app).Single(u => u.StartsWith("http://127.0.0.1")));
