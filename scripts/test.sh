@@ -13,5 +13,7 @@ set -e
 # One plain summary line over all test assemblies: "N passed, N failed".
 awk '/^[[:space:]]+(Passed|Failed|Skipped): [0-9]+[[:space:]]*$/ { n[$1] += $2 }
      END { printf "tests: %d passed, %d failed, %d skipped\n", n["Passed:"], n["Failed:"], n["Skipped:"] }' "$log"
+# CI keeps only the end of the output: name the failed tests again there.
+grep -E '^[[:space:]]+Failed [A-Za-z]' "$log" | sed 's/^[[:space:]]*/failed: /' || true
 rm -f "$log"
 exit "$status"
