@@ -110,11 +110,12 @@ public sealed class ClusterFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task Node_crash_graceful_leave_partition_and_gateway_loss_keep_frames_flowing_within_bounds()
     {
+        var clock = RouterProcess.Clock; // the same clock stamps the processes' output lines
+        var startedAt = clock.ElapsedMilliseconds;
         await using var cluster = await LocalCluster.StartAsync();
-        var clock = Stopwatch.StartNew();
         var gatewayA = cluster.Gateways[0];
         var gatewayB = cluster.Gateways[1];
-        output.WriteLine($"cluster of 3 nodes + 2 gateways up in {clock.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine($"cluster of 3 nodes + 2 gateways up in {(clock.ElapsedMilliseconds - startedAt) / 1000.0:F1} s");
 
         // Device: the real CLI, pushing real video through gateway A, failing over to B.
         var device = RouterProcess.Start("device", "router.dll",

@@ -7,7 +7,10 @@ namespace Router.Tests.Cluster;
 public sealed class RouterProcess : IDisposable
 {
     private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<(long AtMs, string Line)> _output = new();
+
+    /// <summary>One clock for every process a test starts: the time, in ms, each output line was read.</summary>
+    public static readonly Stopwatch Clock = Stopwatch.StartNew();
 
     private RouterProcess(string name, Process process)
     {
@@ -17,13 +20,16 @@ public sealed class RouterProcess : IDisposable
 
     public string Name { get; }
 
-    public int Pid => _process.Id;
+    public int Pid { get; private set; }
 
     public bool HasExited => _process.HasExited;
 
     public int ExitCode => _process.ExitCode;
 
-    public IEnumerable<string> Output => _output;
+    public IEnumerable<string> Output => _output.Select(o => o.Line);
+
+    /// <summary>Output lines with the <see cref="Clock"/> time (ms) at which they were read.</summary>
+    public IEnumerable<(long AtMs, string Line)> TimedOutput => _output;
 
     /// <summary>Starts <c>dotnet &lt;dll&gt; args</c>; the dll is looked up next to the test assembly.</summary>
     public static RouterProcess Start(string name, string dll, IEnumerable<string> args, IDictionary<string, string>? env = null)
@@ -42,9 +48,10 @@ public sealed class RouterProcess : IDisposable
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) info.Environment[k] = v;
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var rp = new RouterProcess(name, process);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) rp._output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) rp._output.Enqueue(e.Data); };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) rp._output.Enqueue((Clock.ElapsedMilliseconds, e.Data)); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) rp._output.Enqueue((Clock.ElapsedMilliseconds, e.Data)); };
         process.Start();
+        rp.Pid = process.Id;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return rp;
@@ -71,7 +78,7 @@ public sealed class RouterProcess : IDisposable
         }
     }
 
-    public int CountOutput(string fragment) => _output.Count(l => l.Contains(fragment, StringComparison.Ordinal));
+    public int CountOutput(string fragment) => _output.Count(o => o.Line.Contains(fragment, StringComparison.Ordinal));
 
     public void Dispose()
     {
@@ -86,5 +93,11 @@ public sealed class RouterProcess : IDisposable
         }
         catch (InvalidOperationException) { }
         _process.Dispose();
+        // ROUTER_TEST_LOGS=<dir> keeps each process's output, each line prefixed with its Clock time in ms.
+        if (Environment.GetEnvironmentVariable("ROUTER_TEST_LOGS") is { Length: > 0 } dir)
+        {
+            Directory.CreateDirectory(dir);
+            File.WriteAllLines(Path.Combine(dir, $"{Name}-{Pid}.log"), _output.Select(o => $"{o.AtMs,8} {o.Line}"));
+        }
     }
 }
