@@ -14,6 +14,7 @@ namespace Router.Tests.Cluster;
 /// Prints the measured gaps.
 /// </summary>
 [Trait("Category", "Cluster")]
+[Collection(ClusterFaultCollection.Name)]
 public sealed class ClusterFaultTests(ITestOutputHelper output)
 {
     private const string EntityId = "acme/robot-01/front";
@@ -229,4 +230,15 @@ public sealed class ClusterFaultTests(ITestOutputHelper output)
         await globex.DisposeAsync();
         await Task.WhenAll(acmeTask, globexTask).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { });
     }
+}
+
+/// <summary>
+/// The fault test measures gaps of a few hundred ms against fixed bounds, with 5 processes on the machine: it runs
+/// alone, after the parallel part of the suite, so other tests do not compete for the cores while it measures.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ClusterFaultCollection
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "Cluster fault processes (run alone)";
 }
