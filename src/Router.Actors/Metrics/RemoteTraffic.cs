@@ -17,7 +17,7 @@ public sealed record RemoteTrafficSnapshot(string EntityId, long Frames, long By
 /// </summary>
 public static class RemoteTraffic
 {
-    private static readonly Meter Meter = new("Router");
+    private static readonly Meter Meter = RouterMeter.Meter;
     private static readonly Counter<long> FramesCounter = Meter.CreateCounter<long>("router.remote.frames", "{frame}", "frames sent over remoting");
     private static readonly Counter<long> BytesCounter = Meter.CreateCounter<long>("router.remote.bytes", "By", "JPEG bytes sent over remoting");
     private static readonly ConcurrentDictionary<string, Totals> ByCamera = new();
