@@ -46,7 +46,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
         _options = options;
         _sizePolicy = new SizePolicy(options.SizePolicy);
         _directory = directory;
-        _fanOut = new FrameFanOut(Context);
+        _fanOut = new FrameFanOut(Context, options);
         if (pullSources.TryGet(_key, out var pull))
         {
             _pullSource = pull;

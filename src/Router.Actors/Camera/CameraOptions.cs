@@ -30,6 +30,28 @@ public sealed class CameraOptions
     /// </summary>
     public int FanOutThreads { get; set; }
 
+    /// <summary>
+    /// How long a fan-out slot waits for a REMOTE subscriber's <c>StreamAck</c> (a gateway relay, which acks on receipt)
+    /// before it sends the next frame anyway: remoting delivers at most once, so a frame or an ack lost in a brief
+    /// disassociation would otherwise stop that subscription for good. Default 1 s (a re-arm after a merely late ack
+    /// costs one extra frame in flight). Checked by one sweep per stream every half of the smaller timeout.
+    /// </summary>
+    public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The same deadline for LOCAL subscribers (consumer subscriber actors, a co-located relay): local delivery is not
+    /// lost, and a consumer acks only when its WebSocket send completes, so this only bounds a stuck writer (whose
+    /// socket the WebSocket keep-alive closes). Default 30 s.
+    /// </summary>
+    public TimeSpan LocalAckTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A gateway relay that got no frame for this long asks its camera for its status, and subscribes again when the
+    /// camera is online and has a newer frame than the relay's newest (its subscription was lost); an idle or offline
+    /// camera causes no re-subscription. Default 5 s.
+    /// </summary>
+    public TimeSpan RelayStallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Size policy limits (pass-through and hard limit, in bytes).</summary>
     public SizePolicyOptions SizePolicy { get; set; } = new();
 }

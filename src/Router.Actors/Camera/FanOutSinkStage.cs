@@ -1,8 +1,9 @@
-using System.Collections.Concurrent;
 using Akka.Actor;
+using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Stage;
 using Router.Actors.Messages;
+using Router.Actors.Metrics;
 
 namespace Router.Actors.Camera;
 
@@ -13,21 +14,29 @@ namespace Router.Actors.Camera;
 /// and the subscription's max_fps interval has passed. One stage serves every subscriber of the camera, so a frame costs
 /// one stream element however many subscribers there are, and a slow subscriber only delays its own frames.
 /// Acknowledgements are matched to subscriptions by their sender, first in first out per sender (a subscriber receives
-/// and acknowledges in order). Elements are <see cref="VideoFrame"/>s or <see cref="Wake"/> (there are
-/// <see cref="Commands"/> to apply); every element applies the queued commands first.
+/// and acknowledges in order).
+/// <para>
+/// Every wait has a deadline: one sweep timer per stream (running only while some slot awaits an ack) re-arms a slot
+/// whose ack did not come within the ack timeout (remote and local subscribers have their own), so a frame or an ack
+/// lost over at-most-once remoting costs one frame, not the subscription. A send that throws drops only that
+/// subscription. Control messages (<see cref="Add"/>, <see cref="Remove"/>) reach the running stage through its
+/// materialized <see cref="Control"/> (an async callback), never through state on this blueprint; the control's
+/// <see cref="Control.Completion"/> tells the owner when the stream has ended so it can start a new one.
+/// </para>
 /// </summary>
-internal sealed class FanOutSinkStage : GraphStage<SinkShape<object>>
+internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShape<VideoFrame>, FanOutSinkStage.Control>
 {
-    private readonly Inlet<object> _in = new("FanOut.in");
+    /// <summary>The longest max_fps interval the stage keeps: one hour (a slower max_fps is paced at one frame per hour).</summary>
+    public const long MaxIntervalMs = 3_600_000;
 
-    /// <summary>Tells the stage that <see cref="Commands"/> has work (an element of its own so it is never lost).</summary>
-    public sealed class Wake
-    {
-        /// <summary>The one instance.</summary>
-        public static readonly Wake Instance = new();
+    /// <summary>The sweep never runs more often than this, whatever the ack timeouts (ms).</summary>
+    private const long MinSweepMs = 50;
 
-        private Wake() { }
-    }
+    private readonly Inlet<VideoFrame> _in = new("FanOut.in");
+    private readonly long _remoteAckTimeoutMs;
+    private readonly long _localAckTimeoutMs;
+    private readonly ILoggingAdapter? _log;
+    private readonly string _owner;
 
     /// <summary>Adds a subscription (and sends it <paramref name="Initial"/> first when given).</summary>
     public sealed record Add(Subscribe Request, VideoFrame? Initial);
@@ -35,68 +44,167 @@ internal sealed class FanOutSinkStage : GraphStage<SinkShape<object>>
     /// <summary>Ends one subscription: its subscriber gets <see cref="SubscriptionCompleted"/> unless <paramref name="Silent"/>.</summary>
     public sealed record Remove(string SubscriptionId, bool Silent);
 
-    /// <summary>Commands from the owning actor, applied in order by the stage.</summary>
-    public ConcurrentQueue<object> Commands { get; } = new();
+    /// <summary>Test seam: throws <paramref name="Error"/> inside the stage (as a bug would), failing the stream.</summary>
+    internal sealed record Crash(Exception Error);
 
-    public FanOutSinkStage() => Shape = new SinkShape<object>(_in);
+    /// <param name="remoteAckTimeout">Ack deadline of remote subscribers; zero or negative: none.</param>
+    /// <param name="localAckTimeout">Ack deadline of local subscribers; zero or negative: none.</param>
+    /// <param name="log">Where recoveries are logged (once each), or null.</param>
+    /// <param name="owner">Names the owner (camera or relay) in log lines.</param>
+    public FanOutSinkStage(TimeSpan remoteAckTimeout, TimeSpan localAckTimeout, ILoggingAdapter? log = null, string owner = "fan-out")
+    {
+        _remoteAckTimeoutMs = ToDeadlineMs(remoteAckTimeout);
+        _localAckTimeoutMs = ToDeadlineMs(localAckTimeout);
+        _log = log;
+        _owner = owner;
+        Shape = new SinkShape<VideoFrame>(_in);
+    }
 
-    public override SinkShape<object> Shape { get; }
+    public override SinkShape<VideoFrame> Shape { get; }
 
-    protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+    public override ILogicAndMaterializedValue<Control> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    {
+        var control = new Control();
+        return new LogicAndMaterializedValue<Control>(new Logic(this, control), control);
+    }
+
+    /// <summary>A deadline in ms, or 0 for none (zero, negative, infinite).</summary>
+    private static long ToDeadlineMs(TimeSpan timeout) =>
+        timeout <= TimeSpan.Zero || timeout == Timeout.InfiniteTimeSpan ? 0 : Math.Max(1, (long)Math.Min(timeout.TotalMilliseconds, long.MaxValue / 4));
+
+    /// <summary>
+    /// The minimum interval between two frames of a subscription for its max_fps, in ms: 0 (no cap) for 0, negative,
+    /// NaN or infinite values, at most <see cref="MaxIntervalMs"/> (so a tiny max_fps such as 1e-17 cannot overflow a
+    /// <see cref="TimeSpan"/>).
+    /// </summary>
+    public static long MinIntervalMs(double maxFps)
+    {
+        if (!(maxFps > 0) || double.IsInfinity(maxFps)) return 0;
+        var ms = Math.Ceiling(1000.0 / maxFps); // +inf for subnormal values
+        return ms >= MaxIntervalMs ? MaxIntervalMs : (long)ms;
+    }
+
+    /// <summary>
+    /// The materialized handle of a running stage: posts commands into it (thread-safe; commands posted before the
+    /// stage has started are applied when it starts, in order) and tells when it has stopped.
+    /// </summary>
+    public sealed class Control
+    {
+        private readonly object _gate = new();
+        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private List<object>? _early = [];
+        private Action<object>? _callback;
+        private volatile bool _stopped;
+
+        /// <summary>Completes when the stage has stopped: successfully when its upstream completed, faulted when it failed.</summary>
+        public Task Completion => _completion.Task;
+
+        /// <summary>Applies <paramref name="command"/> (<see cref="Add"/>, <see cref="Remove"/>) in the stage; dropped once it has stopped.</summary>
+        public void Post(object command)
+        {
+            if (_stopped) return;
+            Action<object>? callback;
+            lock (_gate)
+            {
+                if (_callback is null)
+                {
+                    _early?.Add(command);
+                    return;
+                }
+                callback = _callback;
+            }
+            callback(command);
+        }
+
+        /// <summary>Called by the stage when it starts: returns the commands posted before, in order.</summary>
+        internal List<object> Started(Action<object> callback)
+        {
+            lock (_gate)
+            {
+                var early = _early ?? [];
+                _early = null;
+                _callback = callback;
+                return early;
+            }
+        }
+
+        internal void Stopped(Exception? failure)
+        {
+            _stopped = true;
+            if (failure is null) _completion.TrySetResult();
+            else _completion.TrySetException(failure);
+        }
+    }
 
     /// <summary>One subscription's state inside the stage.</summary>
-    private sealed class Slot(Subscribe request)
+    private sealed class Slot(Subscribe request, long ackTimeoutMs)
     {
         public Subscribe Request { get; } = request;
         public IActorRef Target { get; } = request.Subscriber;
         public bool RemoteTarget { get; } = request.Subscriber.Path.Address.HasGlobalScope;
-        public long MinIntervalMs { get; } = request.MaxFps > 0 ? (long)Math.Ceiling(1000.0 / request.MaxFps) : 0;
+        public long MinIntervalMs { get; } = FanOutSinkStage.MinIntervalMs(request.MaxFps);
+        public long AckTimeoutMs { get; } = ackTimeoutMs;
         public bool AwaitingAck;
+        public bool Started; // the subscriber acked SubscriptionStarted
         public bool Removed;
+        public bool TimerArmed; // a max_fps timer is scheduled for this slot
+        public bool RearmLogged; // logged a re-arm since the last ack (log once per outage, not per re-arm)
         public VideoFrame? Pending;
         public long LastSentTicks = long.MinValue / 2;
+        public long AwaitSinceTicks;
     }
 
     private sealed class Logic : TimerGraphStageLogic, IInHandler
     {
+        private const string SweepKey = "ack-sweep";
         private readonly FanOutSinkStage _stage;
+        private readonly Control _control;
         private readonly Dictionary<string, Slot> _slots = new();
         private readonly List<Slot> _active = [];
         // Per subscriber, the slots whose signal or frame awaits its ack, in send order (removed slots stay until acked).
         private readonly Dictionary<IActorRef, Queue<Slot>> _awaiting = new();
         private readonly HashSet<IActorRef> _watched = [];
         private StageActor _self = null!;
+        private long _sweepMs; // 0: sweep not running
+        private int _remoteSlots;
+        private bool _purge; // some slot in _active was dropped (a send threw)
+        private Exception? _failure;
 
-        public Logic(FanOutSinkStage stage) : base(stage.Shape)
+        public Logic(FanOutSinkStage stage, Control control) : base(stage.Shape)
         {
             _stage = stage;
+            _control = control;
             SetHandler(stage._in, this);
         }
 
         public override void PreStart()
         {
             _self = GetStageActor(OnMessage);
+            var early = _control.Started(GetAsyncCallback<object>(OnCommand));
+            foreach (var command in early) Apply(command);
+            Purge();
             Pull(_stage._in);
         }
 
+        public override void PostStop() => _control.Stopped(_failure);
+
         public void OnPush()
         {
-            var element = Grab(_stage._in);
-            ApplyCommands();
-            if (element is VideoFrame frame)
+            var frame = Grab(_stage._in);
+            Guarded(() =>
             {
-                foreach (var slot in _active)
+                for (var i = 0; i < _active.Count; i++)
                 {
+                    var slot = _active[i];
                     slot.Pending = frame; // newest wins
                     TrySend(slot);
                 }
-            }
-            Pull(_stage._in);
+            });
+            if (!IsClosed(_stage._in)) Pull(_stage._in);
         }
 
         public void OnUpstreamFinish()
         {
-            ApplyCommands();
             foreach (var slot in _active) Signal(slot, new SubscriptionCompleted(slot.Request.Key, slot.Request.SubscriptionId));
             CompleteStage();
         }
@@ -104,30 +212,57 @@ internal sealed class FanOutSinkStage : GraphStage<SinkShape<object>>
         public void OnUpstreamFailure(Exception e)
         {
             foreach (var slot in _active) Signal(slot, new SubscriptionFailed(slot.Request.Key, slot.Request.SubscriptionId, e.Message));
+            _failure = e;
             FailStage(e);
         }
 
-        private void ApplyCommands()
+        private void OnCommand(object command) => Guarded(() => Apply(command));
+
+        /// <summary>Runs a handler; an exception fails the stage with a completion that carries it (the owner restarts the stream).</summary>
+        private void Guarded(Action action)
         {
-            while (_stage.Commands.TryDequeue(out var command))
+            try
             {
-                switch (command)
-                {
-                    case Add add when !_slots.ContainsKey(add.Request.SubscriptionId):
-                        var slot = new Slot(add.Request) { Pending = add.Initial };
-                        _slots[add.Request.SubscriptionId] = slot;
-                        _active.Add(slot);
+                action();
+                Purge();
+            }
+            catch (Exception e)
+            {
+                _failure = e;
+                FailStage(e);
+            }
+        }
+
+        private void Apply(object command)
+        {
+            switch (command)
+            {
+                case Add add when !_slots.ContainsKey(add.Request.SubscriptionId):
+                    var slot = new Slot(add.Request, add.Request.Subscriber.Path.Address.HasGlobalScope ? _stage._remoteAckTimeoutMs : _stage._localAckTimeoutMs)
+                    {
+                        Pending = add.Initial,
+                    };
+                    _slots[add.Request.SubscriptionId] = slot;
+                    _active.Add(slot);
+                    if (slot.RemoteTarget) _remoteSlots++;
+                    try
+                    {
                         if (_watched.Add(slot.Target)) _self.Watch(slot.Target);
-                        // The subscriber acknowledges the start like a frame, so the first frame waits for it.
-                        Send(slot, new SubscriptionStarted(add.Request.Key, add.Request.SubscriptionId), countTime: false);
-                        break;
-                    case Remove remove when _slots.Remove(remove.SubscriptionId, out var removed):
-                        removed.Removed = true;
-                        removed.Pending = null;
-                        _active.Remove(removed);
-                        if (!remove.Silent) Signal(removed, new SubscriptionCompleted(removed.Request.Key, removed.Request.SubscriptionId));
-                        break;
-                }
+                    }
+                    catch (Exception e)
+                    {
+                        Drop(slot, e);
+                        return;
+                    }
+                    // The subscriber acknowledges the start like a frame, so the first frame waits for it.
+                    SendStarted(slot);
+                    break;
+                case Crash crash:
+                    throw crash.Error;
+                case Remove remove when _slots.TryGetValue(remove.SubscriptionId, out var removed):
+                    Detach(removed);
+                    if (!remove.Silent) Signal(removed, new SubscriptionCompleted(removed.Request.Key, removed.Request.SubscriptionId));
+                    break;
             }
         }
 
@@ -138,25 +273,67 @@ internal sealed class FanOutSinkStage : GraphStage<SinkShape<object>>
                 case StreamAck:
                     if (!_awaiting.TryGetValue(args.Sender, out var queue) || !queue.TryDequeue(out var slot)) return;
                     slot.AwaitingAck = false;
-                    TrySend(slot);
+                    slot.Started = true;
+                    slot.RearmLogged = false;
+                    Guarded(() => TrySend(slot));
                     break;
                 case Terminated t:
                     if (!_watched.Remove(t.ActorRef)) return;
                     _awaiting.Remove(t.ActorRef);
                     for (var i = _active.Count - 1; i >= 0; i--)
-                    {
-                        if (!_active[i].Target.Equals(t.ActorRef)) continue;
-                        _active[i].Removed = true;
-                        _slots.Remove(_active[i].Request.SubscriptionId);
-                        _active.RemoveAt(i);
-                    }
+                        if (_active[i].Target.Equals(t.ActorRef)) Detach(_active[i]);
                     break;
             }
         }
 
-        protected override void OnTimer(object timerKey)
+        protected override void OnTimer(object timerKey) => Guarded(() =>
         {
-            if (timerKey is Slot slot) TrySend(slot);
+            if (timerKey is Slot slot)
+            {
+                slot.TimerArmed = false;
+                TrySend(slot);
+            }
+            else if (SweepKey.Equals(timerKey)) Sweep();
+        });
+
+        /// <summary>Re-arms every slot whose ack is overdue; stops the sweep when no slot awaits an ack.</summary>
+        private void Sweep()
+        {
+            var now = Environment.TickCount64;
+            var waiting = false;
+            for (var i = 0; i < _active.Count; i++)
+            {
+                var slot = _active[i];
+                if (!slot.AwaitingAck || slot.AckTimeoutMs == 0) continue;
+                if (now - slot.AwaitSinceTicks <= slot.AckTimeoutMs)
+                {
+                    waiting = true;
+                    continue;
+                }
+                Rearm(slot);
+                waiting |= slot.AwaitingAck;
+            }
+            if (!waiting)
+            {
+                CancelTimer(SweepKey);
+                _sweepMs = 0;
+            }
+        }
+
+        /// <summary>The ack of <paramref name="slot"/>'s last send is overdue (lost frame or lost ack): send it the next one.</summary>
+        private void Rearm(Slot slot)
+        {
+            Forget(slot, all: false); // so the subscriber's next ack is matched to the next send
+            slot.AwaitingAck = false;
+            StreamRecoveryMetrics.AckTimeouts.Add(1, new KeyValuePair<string, object?>("target", slot.RemoteTarget ? "remote" : "local"));
+            if (!slot.RearmLogged)
+            {
+                slot.RearmLogged = true;
+                _stage._log?.Warning("{0}: no ack from {1} (subscription {2}) for {3} ms; sending the next frame anyway (a frame or an ack was lost)",
+                    _stage._owner, slot.Target, slot.Request.SubscriptionId, slot.AckTimeoutMs);
+            }
+            if (!slot.Started) SendStarted(slot); // the start signal itself (or its ack) was lost
+            else TrySend(slot);
         }
 
         private void TrySend(Slot slot)
@@ -165,25 +342,119 @@ internal sealed class FanOutSinkStage : GraphStage<SinkShape<object>>
             var wait = slot.MinIntervalMs - (Environment.TickCount64 - slot.LastSentTicks);
             if (wait > 0)
             {
-                ScheduleOnce(slot, TimeSpan.FromMilliseconds(wait)); // replaces a pending one for this slot
+                // The deadline only moves when a frame is sent, so an armed timer already points at it.
+                if (!slot.TimerArmed)
+                {
+                    slot.TimerArmed = true;
+                    ScheduleOnce(slot, TimeSpan.FromMilliseconds(wait));
+                }
                 return;
             }
             var frame = slot.Pending;
             slot.Pending = null;
-            Send(slot, frame, countTime: true);
-            if (slot.RemoteTarget) Metrics.RemoteTraffic.Record(slot.Request.Key.EntityId, frame.Jpeg.Length);
+            slot.LastSentTicks = Environment.TickCount64;
+            if (Send(slot, frame) && slot.RemoteTarget) RemoteTraffic.Record(slot.Request.Key.EntityId, frame.Jpeg.Length);
         }
 
-        private void Send(Slot slot, object message, bool countTime)
+        private void SendStarted(Slot slot) => Send(slot, new SubscriptionStarted(slot.Request.Key, slot.Request.SubscriptionId));
+
+        /// <summary>Sends a message that awaits an ack; false when the send threw (the slot is dropped).</summary>
+        private bool Send(Slot slot, object message)
         {
             slot.AwaitingAck = true;
-            if (countTime) slot.LastSentTicks = Environment.TickCount64;
+            slot.AwaitSinceTicks = Environment.TickCount64;
             if (!_awaiting.TryGetValue(slot.Target, out var queue)) _awaiting[slot.Target] = queue = new Queue<Slot>(1);
             queue.Enqueue(slot);
-            slot.Target.Tell(message, _self.Ref);
+            try
+            {
+                slot.Target.Tell(message, _self.Ref);
+            }
+            catch (Exception e)
+            {
+                Drop(slot, e);
+                return false;
+            }
+            if (slot.AckTimeoutMs > 0) EnsureSweep();
+            return true;
         }
 
         /// <summary>A terminal signal: no ack expected.</summary>
-        private void Signal(Slot slot, object message) => slot.Target.Tell(message, _self.Ref);
+        private void Signal(Slot slot, object message)
+        {
+            try
+            {
+                slot.Target.Tell(message, _self.Ref);
+            }
+            catch (Exception e)
+            {
+                _stage._log?.Warning("{0}: signalling {1} failed: {2}", _stage._owner, slot.Target, e.Message);
+            }
+        }
+
+        /// <summary>Runs the sweep at half the shortest ack timeout in use (remote slots' when there are any).</summary>
+        private void EnsureSweep()
+        {
+            var timeout = _remoteSlots > 0 && _stage._remoteAckTimeoutMs > 0 ? _stage._remoteAckTimeoutMs : _stage._localAckTimeoutMs;
+            if (timeout == 0) timeout = _stage._remoteAckTimeoutMs;
+            var every = Math.Max(MinSweepMs, timeout / 2);
+            if (_sweepMs == every) return;
+            _sweepMs = every;
+            ScheduleRepeatedly(SweepKey, TimeSpan.FromMilliseconds(every));
+        }
+
+        /// <summary>Sending to <paramref name="slot"/>'s subscriber threw: that subscription ends, the others go on.</summary>
+        private void Drop(Slot slot, Exception e)
+        {
+            StreamRecoveryMetrics.SendFailures.Add(1);
+            _stage._log?.Warning("{0}: sending to {1} (subscription {2}) threw {3}: {4}; the subscription is dropped",
+                _stage._owner, slot.Target, slot.Request.SubscriptionId, e.GetType().Name, e.Message);
+            _slots.Remove(slot.Request.SubscriptionId);
+            slot.Removed = true;
+            slot.Pending = null;
+            if (slot.RemoteTarget) _remoteSlots--;
+            if (slot.TimerArmed)
+            {
+                CancelTimer(slot);
+                slot.TimerArmed = false;
+            }
+            Forget(slot, all: true); // it will never ack
+            _purge = true; // removed from _active after the current loop
+        }
+
+        /// <summary>Removes <paramref name="slot"/>'s first (or every) entry from its subscriber's ack queue.</summary>
+        private void Forget(Slot slot, bool all)
+        {
+            if (!_awaiting.TryGetValue(slot.Target, out var queue)) return;
+            var removed = false;
+            for (int i = 0, n = queue.Count; i < n; i++)
+            {
+                var entry = queue.Dequeue();
+                if ((all || !removed) && ReferenceEquals(entry, slot)) removed = true;
+                else queue.Enqueue(entry);
+            }
+            if (queue.Count == 0 && all) _awaiting.Remove(slot.Target);
+        }
+
+        /// <summary>Ends a subscription inside the stage (its late ack is still matched, then ignored).</summary>
+        private void Detach(Slot slot)
+        {
+            _slots.Remove(slot.Request.SubscriptionId);
+            slot.Removed = true;
+            slot.Pending = null;
+            if (slot.RemoteTarget) _remoteSlots--;
+            if (slot.TimerArmed)
+            {
+                CancelTimer(slot);
+                slot.TimerArmed = false;
+            }
+            _active.Remove(slot);
+        }
+
+        private void Purge()
+        {
+            if (!_purge) return;
+            _purge = false;
+            _active.RemoveAll(s => s.Removed);
+        }
     }
 }

@@ -130,7 +130,7 @@ public static class RouterAkkaHostingExtensions
     public static AkkaConfigurationBuilder WithCameraRelays(this AkkaConfigurationBuilder builder, CameraOptions options) =>
         builder.WithFanOutDispatcher(options.FanOutThreads).WithActors((system, registry) =>
             registry.Register<CameraRelays>(system.ActorOf(
-                Relay.CameraRelaysActor.Props(registry.Get<CameraRegion>(), options.LatestFrameMaxAge), "camera-relays")));
+                Relay.CameraRelaysActor.Props(registry.Get<CameraRegion>(), options), "camera-relays")));
 
     /// <summary>The <c>gateway</c> role without local entities: a proxy to the camera shard region on <c>node</c> members.</summary>
     public static AkkaConfigurationBuilder WithCameraShardProxy(this AkkaConfigurationBuilder builder) =>

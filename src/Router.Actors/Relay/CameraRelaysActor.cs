@@ -1,38 +1,107 @@
 using System.Net;
 using Akka.Actor;
+using Akka.Event;
+using Router.Actors.Camera;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
+using Router.Actors.Metrics;
 
 namespace Router.Actors.Relay;
 
 /// <summary>
 /// One per gateway process: routes local <see cref="Subscribe"/>/<see cref="Unsubscribe"/> to the
-/// <see cref="CameraRelayActor"/> of the camera, creating it on the first subscription (it stops itself after the last).
+/// <see cref="CameraRelayActor"/> of the camera, creating it on the first subscription. It owns the relays' passivation,
+/// as cluster sharding does for entities: an unused relay asks to be stopped (<see cref="RelayIdle"/>); while it
+/// stops, messages for its camera are buffered here (at most <see cref="MaxBufferedPerRelay"/>) and then delivered to
+/// it (when it got a subscriber meanwhile and stays) or to a new relay started after it has terminated. So no
+/// <see cref="Subscribe"/> goes to a stopping relay's dead letters.
 /// </summary>
 public sealed class CameraRelaysActor : ReceiveActor
 {
+    /// <summary>Messages held back per stopping relay; beyond it they are dropped (a consumer subscription retries).</summary>
+    public const int MaxBufferedPerRelay = 1000;
+
     private readonly IActorRef _region;
-    private readonly TimeSpan _latestMaxAge;
+    private readonly CameraOptions _options;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Relays being stopped (by actor name) and what arrived for them meanwhile, in order.
+    private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _stopping = new();
 
     /// <param name="region">The camera shard region or proxy.</param>
-    /// <param name="latestMaxAge">See <see cref="CameraRelayActor"/>.</param>
-    public CameraRelaysActor(IActorRef region, TimeSpan latestMaxAge)
+    /// <param name="options">Camera settings passed to the relays (see <see cref="CameraRelayActor"/>).</param>
+    public CameraRelaysActor(IActorRef region, CameraOptions options)
     {
         _region = region;
-        _latestMaxAge = latestMaxAge;
-        Receive<Subscribe>(m => RelayOf(m.Key, create: true)!.Forward(m));
-        Receive<Unsubscribe>(m => RelayOf(m.Key, create: false)?.Forward(m));
+        _options = options;
+        Receive<Subscribe>(m => Route(m.Key, m, Sender, create: true));
+        Receive<Unsubscribe>(m => Route(m.Key, m, Sender, create: false));
+        Receive<RelayIdle>(_ => HandleIdle(Sender));
+        Receive<RelayStopCancelled>(_ => HandleStopCancelled(Sender));
+        Receive<Terminated>(m => HandleTerminated(m.ActorRef));
     }
 
     /// <summary>Props of the registry.</summary>
-    public static Props Props(IActorRef region, TimeSpan latestMaxAge) =>
-        Akka.Actor.Props.Create(() => new CameraRelaysActor(region, latestMaxAge));
+    public static Props Props(IActorRef region, CameraOptions options) =>
+        Akka.Actor.Props.Create(() => new CameraRelaysActor(region, options));
 
-    private IActorRef? RelayOf(StreamKey key, bool create)
+    /// <summary>Props of the registry with default settings but <paramref name="latestMaxAge"/>.</summary>
+    public static Props Props(IActorRef region, TimeSpan latestMaxAge) =>
+        Props(region, new CameraOptions { LatestFrameMaxAge = latestMaxAge });
+
+    private static string NameOf(StreamKey key) => WebUtility.UrlEncode(key.EntityId);
+
+    private void Route(StreamKey key, object message, IActorRef sender, bool create)
     {
-        var name = WebUtility.UrlEncode(key.EntityId);
+        var name = NameOf(key);
+        if (_stopping.TryGetValue(name, out var buffer))
+        {
+            if (buffer.Count >= MaxBufferedPerRelay)
+            {
+                _log.Warning("Relay {0} is stopping and {1} messages wait for it; dropping {2}", key, buffer.Count, message.GetType().Name);
+                return;
+            }
+            buffer.Add((message, sender));
+            StreamRecoveryMetrics.RelayPassivationBuffered.Add(1);
+            return;
+        }
         var child = Context.Child(name);
-        if (!child.IsNobody()) return child;
-        return create ? Context.ActorOf(CameraRelayActor.Props(key, _region, _latestMaxAge), name) : null;
+        if (child.IsNobody())
+        {
+            if (!create) return;
+            child = Context.ActorOf(CameraRelayActor.Props(key, _region, _options), name);
+            Context.Watch(child);
+        }
+        child.Tell(message, sender);
+    }
+
+    private void HandleIdle(IActorRef relay)
+    {
+        var name = relay.Path.Name;
+        if (_stopping.ContainsKey(name) || !Context.Child(name).Equals(relay)) return;
+        _stopping[name] = [];
+        // Behind any subscription already forwarded to it: the relay stops only if it is still unused.
+        relay.Tell(StopRelay.Instance);
+    }
+
+    private void HandleStopCancelled(IActorRef relay)
+    {
+        if (!_stopping.Remove(relay.Path.Name, out var buffer)) return;
+        foreach (var (message, sender) in buffer) relay.Tell(message, sender);
+    }
+
+    private void HandleTerminated(IActorRef relay)
+    {
+        if (!_stopping.Remove(relay.Path.Name, out var buffer)) return;
+        // Replay what arrived while it stopped; the first subscription starts its successor.
+        foreach (var (message, sender) in buffer)
+        {
+            var key = message switch
+            {
+                Subscribe s => s.Key,
+                Unsubscribe u => u.Key,
+                _ => null,
+            };
+            if (key is not null) Route(key, message, sender, create: message is Subscribe);
+        }
     }
 }

@@ -4,6 +4,7 @@ using Router.Actors.Camera;
 using Router.Actors.Directory;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
+using Router.Actors.Metrics;
 
 namespace Router.Gateway.Streaming;
 
@@ -24,9 +25,14 @@ internal interface IFrameOutlet
 /// Frames of a camera are passed on in timestamp order (<see cref="FrameOrder"/>): an older frame after a newer one is
 /// dropped, unless the last frame passed on is at least <c>latestMaxAge</c> old by the wall clock (the device's clock was
 /// reset), so a connection opened before a clock reset does not starve until the new timestamps pass the old ones.
+/// A subscription that does not start (no <see cref="SubscriptionStarted"/>) within <see cref="DefaultStartTimeout"/>
+/// is retried with a new id (the old one is unsubscribed), counted and logged once per camera until it starts.
 /// </summary>
 internal sealed class SubscriberActor : ReceiveActor, IWithTimers
 {
+    /// <summary>How long a subscription may take to start before it is retried: 3 s.</summary>
+    public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(3);
+
     private readonly string _tenant;
     private readonly string _sourceId;
     private readonly IReadOnlyList<string>? _cameraIds;
@@ -36,6 +42,8 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     private readonly IFrameOutlet _outlet;
     private readonly TimeSpan _latestMaxAge;
     private readonly Func<long> _clock;
+    private readonly TimeSpan _startTimeout;
+    private readonly HashSet<StreamKey> _retrying = [];
     private readonly Dictionary<StreamKey, string> _subscriptions = new();
     private readonly Dictionary<StreamKey, (long TimestampMs, long PassedTicks)> _last = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -50,8 +58,10 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     /// <param name="outlet">Where frames go (the consumer connection's writer).</param>
     /// <param name="latestMaxAge">See <see cref="FrameOrder"/> (<c>Router:Camera:LatestFrameMaxAge</c>).</param>
     /// <param name="clock">Milliseconds of a monotonic clock; <see cref="Environment.TickCount64"/> unless a test replaces it.</param>
+    /// <param name="startTimeout">See <see cref="DefaultStartTimeout"/> (the default when null).</param>
     public SubscriberActor(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
-        IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null)
+        IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null,
+        TimeSpan? startTimeout = null)
     {
         _tenant = tenant;
         _sourceId = sourceId;
@@ -62,18 +72,21 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
         _outlet = outlet;
         _latestMaxAge = latestMaxAge;
         _clock = clock ?? (() => Environment.TickCount64);
+        _startTimeout = startTimeout ?? DefaultStartTimeout;
 
         Receive<CameraCameOnline>(m => { if (!_subscriptions.ContainsKey(m.Key)) SubscribeTo(m.Key); });
-        Receive<SubscriptionStarted>(_ => Sender.Tell(StreamAck.Instance));
+        Receive<SubscriptionStarted>(HandleStarted);
         Receive<VideoFrame>(HandleFrame);
         Receive<SubscriptionCompleted>(m => HandleEnded(m.Key, m.SubscriptionId, "completed"));
         Receive<SubscriptionFailed>(m => HandleEnded(m.Key, m.SubscriptionId, m.Reason));
         Receive<Resubscribe>(m => { if (_subscriptions.TryGetValue(m.Key, out var id) && id == m.SubscriptionId) SubscribeTo(m.Key); });
+        Receive<StartTimedOut>(HandleStartTimedOut);
     }
 
     public static Props Props(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
-        IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null) =>
-        Akka.Actor.Props.Create(() => new SubscriberActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet, latestMaxAge, clock));
+        IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null,
+        TimeSpan? startTimeout = null) =>
+        Akka.Actor.Props.Create(() => new SubscriberActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet, latestMaxAge, clock, startTimeout));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -92,9 +105,28 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     {
         // Counted as a viewer of the camera (GET /v1/sources) until this actor stops.
         if (!_subscriptions.ContainsKey(key)) _directory.Tell(new WatchingCamera(key, Self));
+        else _relays.Tell(new Unsubscribe(key, _subscriptions[key])); // a retry or re-subscription replaces the old one
         var id = $"{Self.Path.Uid}-{++_counter}";
         _subscriptions[key] = id;
         _relays.Tell(new Subscribe(key, id, Self, _maxFps));
+        if (_startTimeout > TimeSpan.Zero) Timers.StartSingleTimer(("start", key), new StartTimedOut(key, id), _startTimeout);
+    }
+
+    private void HandleStarted(SubscriptionStarted msg)
+    {
+        Sender.Tell(StreamAck.Instance);
+        if (!_subscriptions.TryGetValue(msg.Key, out var id) || id != msg.SubscriptionId) return;
+        Timers.Cancel(("start", msg.Key));
+        _retrying.Remove(msg.Key);
+    }
+
+    private void HandleStartTimedOut(StartTimedOut msg)
+    {
+        if (!_subscriptions.TryGetValue(msg.Key, out var id) || id != msg.SubscriptionId) return;
+        StreamRecoveryMetrics.SubscriptionStartRetries.Add(1);
+        if (_retrying.Add(msg.Key))
+            _log.Warning("Subscription {0} to {1} did not start within {2} ms; retrying until it does", id, msg.Key, _startTimeout.TotalMilliseconds);
+        SubscribeTo(msg.Key);
     }
 
     private void HandleFrame(VideoFrame frame)
@@ -124,4 +156,6 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     }
 
     private sealed record Resubscribe(StreamKey Key, string SubscriptionId) : INoSerializationVerificationNeeded;
+
+    private sealed record StartTimedOut(StreamKey Key, string SubscriptionId) : INoSerializationVerificationNeeded;
 }
