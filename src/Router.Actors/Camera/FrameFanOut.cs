@@ -169,7 +169,8 @@ internal sealed class FrameFanOut
         if (_notifyOwner)
         {
             var owner = _owner;
-            control.Completion.ContinueWith(_ => owner.Tell(new StreamEnded(generation)), TaskContinuationOptions.ExecuteSynchronously);
+            control.Completion.ContinueWith(_ => owner.Tell(new StreamEnded(generation)), CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
