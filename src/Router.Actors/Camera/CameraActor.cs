@@ -7,6 +7,7 @@ using Router.Actors.Directory;
 using Router.Actors.Identity;
 using Router.Actors.Media;
 using Router.Actors.Messages;
+using Router.Actors.Metrics;
 
 namespace Router.Actors.Camera;
 
@@ -179,6 +180,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
     private void Reject(IActorRef replyTo, FrameRejectReason reason, string message)
     {
         _log.Debug("Camera {0}: frame rejected ({1}): {2}", _key, reason, message);
+        IngestMetrics.RecordRejected(_key.Tenant, reason);
         if (!replyTo.IsNobody()) replyTo.Tell(new FrameRejected(reason, message));
     }
 

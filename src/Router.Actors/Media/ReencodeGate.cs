@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
 using Akka.Actor;
 using Router.Actors.Messages;
+using Router.Actors.Metrics;
 
 namespace Router.Actors.Media;
 
@@ -80,6 +81,7 @@ public sealed class ReencodeGate
         else
         {
             Interlocked.Increment(ref _queued);
+            IngestMetrics.ReencodeQueued(1);
             try
             {
                 lease = await acquire;
@@ -91,6 +93,7 @@ public sealed class ReencodeGate
             finally
             {
                 Interlocked.Decrement(ref _queued);
+                IngestMetrics.ReencodeQueued(-1);
             }
         }
         using (lease)
@@ -100,7 +103,15 @@ public sealed class ReencodeGate
                     $"re-encoding is busy on this node ({Concurrency} running, {QueueLimit} waiting); retry later");
             if (deadlineTicks != long.MaxValue && Environment.TickCount64 >= deadlineTicks) throw Expired();
             // Run the blocking work on a thread-pool thread of its own (not inline on the thread that released the slot).
-            return await Task.Run(work);
+            IngestMetrics.ReencodeRunning(1);
+            try
+            {
+                return await Task.Run(work);
+            }
+            finally
+            {
+                IngestMetrics.ReencodeRunning(-1);
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.WebSockets;
@@ -33,6 +34,18 @@ public sealed class DecompressionBombTests(ITestOutputHelper output) : IAsyncLif
         await using var neighbour = await NeighbourStream.StartAsync(_host);
         await using var memory = new WorkingSetPeak();
         using var http = _host.Http(RouterHost.AcmeKey);
+        long counted = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Router" && instrument.Name == "router.ingest.rejected") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag is { Key: "reason", Value: "TooManyPixels" }) Interlocked.Add(ref counted, value);
+        });
+        listener.Start();
 
         var stopwatch = Stopwatch.StartNew();
         for (var i = 0; i < 3; i++)
@@ -47,6 +60,7 @@ public sealed class DecompressionBombTests(ITestOutputHelper output) : IAsyncLif
         }
         output.WriteLine($"3 bombs answered in {stopwatch.ElapsedMilliseconds} ms; working set +{memory.PeakDelta / 1048576} MB at peak");
         Assert.True(memory.PeakDelta < MemoryBound, $"working set grew by {memory.PeakDelta / 1048576} MB");
+        Assert.True(Interlocked.Read(ref counted) >= 3, $"router.ingest.rejected counted {counted} TooManyPixels");
 
         await neighbour.AssertStillFlowingAsync(output);
     }
