@@ -4,7 +4,7 @@ namespace Router.Tests.Fuzz;
 
 /// <summary>
 /// Input generators for the fuzz properties: random bytes, and real inputs mutated a few times (bit flips, interesting
-/// bytes and 16-bit lengths, truncation, insertion, deletion, duplication). Mutations are driven by a seed the
+/// bytes, 16-bit lengths and 32-bit values, truncation, insertion, deletion, duplication). Mutations are driven by a seed the
 /// generator picks, so a failing case is reproducible from CsCheck's printed seed.
 /// </summary>
 internal static class Mutations
@@ -14,6 +14,7 @@ internal static class Mutations
 
     private static readonly byte[] InterestingBytes = [0x00, 0x01, 0x02, 0x7F, 0x80, 0xC0, 0xC2, 0xC4, 0xD8, 0xD9, 0xDA, 0xDB, 0xFE, 0xFF];
     private static readonly ushort[] InterestingLengths = [0, 1, 2, 3, 0x7FFF, 0x8000, 0xFFFE, 0xFFFF];
+    private static readonly uint[] InterestingInt32s = [0, 1, 0x7FFFFFF0, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x00010000, 65536 * 3];
 
     /// <summary>Random bytes, 0 to <paramref name="maxLength"/> long.</summary>
     public static Gen<byte[]> RandomBytes(int maxLength) => Gen.Byte.Array[0, maxLength];
@@ -35,8 +36,13 @@ internal static class Mutations
         for (var i = 0; i < count; i++)
         {
             var pos = data.Count == 0 ? 0 : rng.Next(data.Count);
-            switch (rng.Next(8))
+            switch (rng.Next(9))
             {
+                case 7 when data.Count > 3:
+                    var big = InterestingInt32s[rng.Next(InterestingInt32s.Length)];
+                    pos = Math.Min(pos, data.Count - 4);
+                    for (var b = 0; b < 4; b++) data[pos + b] = (byte)(big >> (24 - 8 * b));
+                    break;
                 case 0 when data.Count > 0:
                     data[pos] ^= (byte)(1 << rng.Next(8));
                     break;
