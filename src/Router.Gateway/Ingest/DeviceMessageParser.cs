@@ -32,7 +32,7 @@ internal static class DeviceMessageParser
             var reader = new Utf8JsonReader(message);
             using var doc = JsonDocument.ParseValue(ref reader);
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return default;
+            if (root.ValueKind != JsonValueKind.Object || !OnlyWhiteSpaceAfter(message, reader.BytesConsumed)) return default;
             return new DeviceAuthMessage(StringOrNull(root, "type"), StringOrNull(root, "api_key"), StringOrNull(root, "source_id"),
                 StringOrNull(root, "platform"));
         }
@@ -103,6 +103,10 @@ internal static class DeviceMessageParser
     }
 
     private static ParsedFrame Error(string message) => new(null, null, 0, message);
+
+    /// <summary>True when nothing but JSON white space follows the first value (auth messages are one JSON object).</summary>
+    internal static bool OnlyWhiteSpaceAfter(ReadOnlySpan<byte> message, long consumed) =>
+        message[(int)consumed..].TrimStart(" \t\r\n"u8).IsEmpty;
 
     private static string? StringOrNull(JsonElement element, string name) =>
         element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? TryGetString(v) : null;

@@ -78,7 +78,7 @@ internal static class ConsumerRequestParser
             var reader = new Utf8JsonReader(message);
             using var doc = JsonDocument.ParseValue(ref reader);
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object ||
+            if (root.ValueKind != JsonValueKind.Object || !Ingest.DeviceMessageParser.OnlyWhiteSpaceAfter(message, reader.BytesConsumed) ||
                 !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || !type.ValueEquals("auth") ||
                 !root.TryGetProperty("api_key", out var key) || key.ValueKind != JsonValueKind.String)
                 return null;

@@ -197,8 +197,13 @@ public sealed class ParserFuzzTests
     [InlineData("""{"type":"\ud800","api_key":"k"}""")]
     [InlineData("""{"type":"auth","api_key":["k"]}""")]
     [InlineData("""[{"type":"auth","api_key":"k"}]""")]
+    [InlineData("""{"type":"auth","api_key":"k"} {"type":"auth"}""")]
     public void Malformed_consumer_auth_gives_no_key(string json) =>
         Assert.Null(ConsumerRequestParser.ParseAuth(Encoding.UTF8.GetBytes(json)));
+
+    [Fact]
+    public void A_well_formed_consumer_auth_gives_its_key_even_with_white_space_around() =>
+        Assert.Equal("k", ConsumerRequestParser.ParseAuth(" {\"type\":\"auth\",\"api_key\":\"k\"}\r\n "u8));
 
     private static readonly string[] QueryNames = ["camera_id", "format", "timeout", "max_fps", "timestamp", "x"];
 
