@@ -51,4 +51,17 @@ public sealed class ReencodeBusyTests(ITestOutputHelper output) : IAsyncLifetime
         var again = await PostAsync(99);
         Assert.Equal(HttpStatusCode.Accepted, again.Status);
     }
+
+    [Fact]
+    public async Task On_a_device_socket_a_frame_beyond_the_bound_gets_a_Busy_error_reply()
+    {
+        var frame = Bombs.PaddedRealFrame(7680, 4320, 800_000);
+        await using var device = await WsClient.DeviceAsync(_host, RouterHost.AcmeKey, "busy-ws");
+        var ts = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        // Four at once (as many as a socket lets await a verdict); accepted frames get no reply, refused ones an error.
+        for (var i = 0; i < 4; i++) await device.SendBinaryAsync(WsClient.BinaryFrame("x", $"c{i}", frame, ts));
+        var reply = await device.ReceiveAsync(TimeSpan.FromSeconds(20));
+        Assert.Null(reply.CloseStatus);
+        Assert.StartsWith("frame rejected (Busy): re-encoding is busy", reply.Json.GetProperty("message").GetString());
+    }
 }
