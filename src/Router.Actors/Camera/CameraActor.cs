@@ -7,6 +7,7 @@ using Router.Actors.Directory;
 using Router.Actors.Identity;
 using Router.Actors.Media;
 using Router.Actors.Messages;
+using Router.Actors.Metrics;
 
 namespace Router.Actors.Camera;
 
@@ -23,6 +24,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
     private readonly StreamKey _key;
     private readonly CameraOptions _options;
     private readonly SizePolicy _sizePolicy;
+    private readonly ReencodeGate _reencodeGate;
     private readonly IActorRef _directory;
     private readonly PullSourceDefinition? _pullSource;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -45,6 +47,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
         _key = StreamKey.ParseEntityId(entityId);
         _options = options;
         _sizePolicy = new SizePolicy(options.SizePolicy);
+        _reencodeGate = ReencodeGate.For(Context.System, options.SizePolicy);
         _directory = directory;
         _fanOut = new FrameFanOut(Context, options);
         if (pullSources.TryGet(_key, out var pull))
@@ -101,6 +104,12 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
             Reject(Sender, FrameRejectReason.NotJpeg, error ?? "not a JPEG");
             return;
         }
+        // Before any decode (and for pass-through frames too: consumers decode them): a header can claim 65535x65535.
+        if (_sizePolicy.CheckPixels(info) is { } tooManyPixels)
+        {
+            Reject(Sender, FrameRejectReason.TooManyPixels, tooManyPixels);
+            return;
+        }
         var timestamp = msg.TimestampMs > 0 ? msg.TimestampMs : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (IsStale(timestamp))
         {
@@ -113,10 +122,12 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
             return;
         }
 
-        // Re-encoding is CPU work: run it on the thread pool, never on the actor dispatcher.
+        // Re-encoding is CPU work: run it on the thread pool, never on the actor dispatcher, under the node's bound
+        // (ReencodeGate); skipped when the sender has given up before its decode starts.
         var replyTo = Sender;
         var policy = _sizePolicy;
-        Task.Run(() => policy.Apply(msg.Jpeg, info)).PipeTo(Self,
+        var deadline = msg.TimeoutMs > 0 ? Environment.TickCount64 + msg.TimeoutMs : long.MaxValue;
+        _reencodeGate.RunAsync(() => policy.Apply(msg.Jpeg, info), deadline).PipeTo(Self,
             success: result => new Reencoded(result, timestamp, replyTo, null),
             failure: ex => new Reencoded(null, timestamp, replyTo, ex));
     }
@@ -169,6 +180,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
     private void Reject(IActorRef replyTo, FrameRejectReason reason, string message)
     {
         _log.Debug("Camera {0}: frame rejected ({1}): {2}", _key, reason, message);
+        IngestMetrics.RecordRejected(_key.Tenant, reason);
         if (!replyTo.IsNobody()) replyTo.Tell(new FrameRejected(reason, message));
     }
 

@@ -28,13 +28,15 @@ public sealed class SizePolicy
     private readonly int _hardLimitBytes;
     private readonly int _initialQuality;
     private readonly int _minQuality;
+    private readonly long _maxPixels;
 
     /// <summary>Creates a policy from a snapshot of <paramref name="options"/>.</summary>
     /// <param name="options">The limits; later changes to the object do not affect this policy.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentException">
     /// A limit is not positive, the pass-through size is above the hard limit, a quality is outside 1–100, or the
-    /// minimum quality is above the initial one.
+    /// minimum quality is above the initial one, <see cref="SizePolicyOptions.MaxPixels"/> is not positive, or
+    /// <see cref="SizePolicyOptions.ReencodeConcurrency"/> or <see cref="SizePolicyOptions.ReencodeQueueLimit"/> is negative.
     /// </exception>
     public SizePolicy(SizePolicyOptions options)
     {
@@ -48,10 +50,32 @@ public sealed class SizePolicy
             throw new ArgumentException(
                 $"re-encode qualities must satisfy 1 <= MinReencodeQuality ({options.MinReencodeQuality}) <= InitialReencodeQuality ({options.InitialReencodeQuality}) <= 100",
                 nameof(options));
+        if (options.MaxPixels <= 0)
+            throw new ArgumentException($"MaxPixels ({options.MaxPixels}) must be positive", nameof(options));
+        if (options.ReencodeConcurrency < 0 || options.ReencodeQueueLimit < 0)
+            throw new ArgumentException(
+                $"ReencodeConcurrency ({options.ReencodeConcurrency}) and ReencodeQueueLimit ({options.ReencodeQueueLimit}) must not be negative",
+                nameof(options));
+        _maxPixels = options.MaxPixels;
         _passThroughMaxBytes = options.PassThroughMaxBytes;
         _hardLimitBytes = options.HardLimitBytes;
         _initialQuality = options.InitialReencodeQuality;
         _minQuality = options.MinReencodeQuality;
+    }
+
+    /// <summary>True when the frame must be decoded and re-encoded (it is over the pass-through size).</summary>
+    /// <param name="jpegBytes">The frame's size in bytes.</param>
+    public bool NeedsReencode(int jpegBytes) => jpegBytes > _passThroughMaxBytes;
+
+    /// <summary>Checks the pixel count a JPEG header claims against <see cref="SizePolicyOptions.MaxPixels"/>, without decoding.</summary>
+    /// <param name="info">The size <see cref="JpegHeader.TryParse"/> read.</param>
+    /// <returns>Null when within the limit; otherwise the reason, for logs and replies.</returns>
+    public string? CheckPixels(JpegInfo info)
+    {
+        var pixels = (long)info.Width * info.Height;
+        return pixels <= _maxPixels
+            ? null
+            : $"frame of {info.Width}x{info.Height} = {pixels} pixels is over the limit of {_maxPixels} pixels";
     }
 
     /// <summary>Applies the policy to one frame.</summary>
@@ -64,6 +88,8 @@ public sealed class SizePolicy
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="jpeg"/> is null.</exception>
     /// <exception cref="FrameRejectedException">
+    /// <see cref="FrameRejectReason.TooManyPixels"/> when <paramref name="info"/> is over
+    /// <see cref="SizePolicyOptions.MaxPixels"/> (checked first, before any decode);
     /// <see cref="FrameRejectReason.TooLarge"/> when the frame is over <see cref="SizePolicyOptions.HardLimitBytes"/>
     /// (or, with extreme limits, cannot be brought under the pass-through size); <see cref="FrameRejectReason.Undecodable"/>
     /// when OpenCV cannot decode it.
@@ -71,6 +97,7 @@ public sealed class SizePolicy
     public SizePolicyResult Apply(byte[] jpeg, JpegInfo info)
     {
         ArgumentNullException.ThrowIfNull(jpeg);
+        if (CheckPixels(info) is { } tooManyPixels) throw new FrameRejectedException(FrameRejectReason.TooManyPixels, tooManyPixels);
         if (jpeg.Length > _hardLimitBytes)
             throw new FrameRejectedException(FrameRejectReason.TooLarge,
                 $"frame of {jpeg.Length} bytes is over the hard limit of {_hardLimitBytes} bytes");

@@ -14,4 +14,31 @@ public sealed class SizePolicyOptions
 
     /// <summary>Lowest JPEG quality (1–100) tried before the frame is downscaled instead. Default 40.</summary>
     public int MinReencodeQuality { get; set; } = 40;
+
+    /// <summary>
+    /// Largest width × height, in pixels, a frame's SOF header may claim; a frame over it is rejected as
+    /// <see cref="Messages.FrameRejectReason.TooManyPixels"/> before any decode, whether it would pass through or be
+    /// re-encoded (consumers and browsers decode pass-through frames too). Default 33,177,600 (7680 × 4320, 8K UHD).
+    /// </summary>
+    /// <remarks>
+    /// A decode holds width × height × 3 bytes of BGR (about 100 MB at the default) plus the re-encoding buffers and
+    /// the first downscaled copy (0.64 of it): about 200 MB at most per running re-encode. With the default
+    /// <see cref="ReencodeConcurrency"/> (1 on the 2-core node pods of deploy/k8s) that is a tenth of the pods' 2 GiB
+    /// memory limit. A JPEG header can claim up to 65535 × 65535 (4.3 G pixels, 12.9 GB decoded), which is what a
+    /// decompression bomb does.
+    /// </remarks>
+    public long MaxPixels { get; set; } = 7680L * 4320;
+
+    /// <summary>
+    /// Re-encodes that run at once on one node (per actor system); 0 (default) means max(1, processor count / 2),
+    /// which leaves half the cores for routing frames.
+    /// </summary>
+    public int ReencodeConcurrency { get; set; }
+
+    /// <summary>
+    /// Frames that may wait for a re-encoding slot on one node; a frame that finds the slots busy and the queue full is
+    /// rejected as <see cref="Messages.FrameRejectReason.Busy"/> at once. Default 4 (a waiting frame holds its JPEG,
+    /// at most <see cref="HardLimitBytes"/>; a long queue would mostly outlast the senders' 5 s ingest timeout anyway).
+    /// </summary>
+    public int ReencodeQueueLimit { get; set; } = 4;
 }

@@ -16,8 +16,20 @@ public enum FrameRejectReason
     /// <summary>The header parsed but the image could not be decoded for re-encoding (HTTP 400).</summary>
     Undecodable = 3,
 
-    /// <summary>Older than the newest frame the camera already has; frames only move forward in time.</summary>
+    /// <summary>Older than the newest frame the camera already has; frames only move forward in time (HTTP 409).</summary>
     Stale = 4,
+
+    /// <summary>
+    /// Width × height from the SOF header is over <c>Router:Camera:SizePolicy:MaxPixels</c> (default 33,177,600, 8K UHD);
+    /// checked before any decode (HTTP 413).
+    /// </summary>
+    TooManyPixels = 5,
+
+    /// <summary>
+    /// The frame needs re-encoding and the node's re-encoding slots and queue are full, or its sender's deadline passed
+    /// while it waited (HTTP 503 with <c>Retry-After</c>).
+    /// </summary>
+    Busy = 6,
 }
 
 /// <summary>
@@ -28,7 +40,15 @@ public enum FrameRejectReason
 /// <param name="Jpeg">The frame as received (not yet validated).</param>
 /// <param name="TimestampMs">Device capture time, Unix epoch ms; 0 or less means "now".</param>
 /// <param name="Platform">The device's platform string (from <c>device_auth</c>), or null.</param>
-public sealed record IngestFrame(StreamKey Key, byte[] Jpeg, long TimestampMs, string? Platform) : ICameraCommand;
+public sealed record IngestFrame(StreamKey Key, byte[] Jpeg, long TimestampMs, string? Platform) : ICameraCommand
+{
+    /// <summary>
+    /// How long the sender waits for the reply, in ms, counted from when the entity receives the message; 0 (default)
+    /// means no deadline. A frame that must be re-encoded is skipped (rejected as <see cref="FrameRejectReason.Busy"/>)
+    /// when this has passed before its decode starts.
+    /// </summary>
+    public long TimeoutMs { get; init; }
+}
 
 /// <summary>Reply to <see cref="IngestFrame"/>: the frame is now the camera's newest.</summary>
 /// <param name="Width">Width in pixels after the size policy.</param>

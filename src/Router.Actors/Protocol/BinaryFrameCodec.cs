@@ -18,6 +18,9 @@ public readonly record struct BinaryFrameHeader(string SourceId, string CameraId
 /// <summary>Encodes and decodes the binary frame layout described on <see cref="BinaryFrameHeader"/>.</summary>
 public static class BinaryFrameCodec
 {
+    /// <summary>UTF-8 that throws on invalid bytes instead of substituting U+FFFD (two ids must not decode to one).</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>First byte of every binary frame message.</summary>
     public const byte FrameType = 0x01;
 
@@ -53,18 +56,18 @@ public static class BinaryFrameCodec
     /// Decodes a binary frame message. On success <paramref name="jpegOffset"/> is where the JPEG bytes start in
     /// <paramref name="message"/>; the JPEG itself is not validated here.
     /// </summary>
-    /// <returns>False with a reason in <paramref name="error"/> when the message is truncated or of another type.</returns>
+    /// <returns>
+    /// False with a reason in <paramref name="error"/> when the message is truncated, of another type, has an id that is
+    /// not valid UTF-8, or a width or height over <see cref="int.MaxValue"/>. Never throws.
+    /// </returns>
     public static bool TryDecode(ReadOnlySpan<byte> message, out BinaryFrameHeader header, out int jpegOffset, out string? error)
     {
         header = default;
         jpegOffset = 0;
         if (message.Length < 1 || message[0] != FrameType) { error = "binary message type must be 0x01 (video frame)"; return false; }
         var pos = 1;
-        if (!TryReadShortString(message, ref pos, out var sourceId) || !TryReadShortString(message, ref pos, out var cameraId))
-        {
-            error = "binary frame header is truncated (source_id/camera_id)";
+        if (!TryReadShortString(message, ref pos, out var sourceId, out error) || !TryReadShortString(message, ref pos, out var cameraId, out error))
             return false;
-        }
         if (message.Length < pos + 16) { error = "binary frame header is truncated (width/height/timestamp)"; return false; }
         var width = BinaryPrimitives.ReadUInt32BigEndian(message[pos..]); pos += 4;
         var height = BinaryPrimitives.ReadUInt32BigEndian(message[pos..]); pos += 4;
@@ -85,14 +88,24 @@ public static class BinaryFrameCodec
         return 1 + count;
     }
 
-    private static bool TryReadShortString(ReadOnlySpan<byte> message, ref int pos, out string value)
+    private static bool TryReadShortString(ReadOnlySpan<byte> message, ref int pos, out string value, out string? error)
     {
         value = string.Empty;
+        error = "binary frame header is truncated (source_id/camera_id)";
         if (message.Length < pos + 1) return false;
         int len = message[pos];
         if (message.Length < pos + 1 + len) return false;
-        value = Encoding.UTF8.GetString(message.Slice(pos + 1, len));
+        try
+        {
+            value = StrictUtf8.GetString(message.Slice(pos + 1, len));
+        }
+        catch (DecoderFallbackException)
+        {
+            error = "binary frame header: source_id/camera_id is not valid UTF-8";
+            return false;
+        }
         pos += 1 + len;
+        error = null;
         return true;
     }
 }

@@ -16,8 +16,13 @@ namespace Router.Actors.Serialization;
 /// </summary>
 /// <remarks>
 /// <c>VideoFrame</c> (manifest <c>F</c>): <c>key | u32 width | u32 height | i64 timestamp_ms | i64 sequence | u8 reencoded | u32 length | JPEG</c>.
-/// <c>IngestFrame</c> (manifest <c>I</c>): <c>key | i64 timestamp_ms | string platform | u32 length | JPEG</c>,
-/// where <c>key</c> is <c>string tenant | string source_id | string camera_id</c>.
+/// <c>IngestFrame</c> (manifest <c>I</c>): <c>key | i64 timestamp_ms | string platform | u32 length | JPEG | i64 timeout_ms</c>,
+/// where <c>key</c> is <c>string tenant | string source_id | string camera_id</c> (<c>timeout_ms</c> may be absent:
+/// 0, as written by earlier versions).
+/// <para><see cref="FromBinary"/> trusts nothing in the bytes: every length is checked against the bytes that remain
+/// before anything is allocated (so it never allocates more than about the input's size), and malformed, truncated or
+/// out-of-range input (unknown manifest, width or height over 65535, a non-finite or negative <c>max_fps</c>, an actor
+/// path that does not resolve) throws <see cref="SerializationException"/>, the only exception it throws.</para>
 /// </remarks>
 public sealed class RouterSerializer : SerializerWithStringManifest
 {
@@ -129,6 +134,7 @@ public sealed class RouterSerializer : SerializerWithStringManifest
     }
 
     /// <inheritdoc />
+    /// <exception cref="SerializationException">The bytes are malformed, truncated or out of range, or the manifest is unknown.</exception>
     public override object FromBinary(byte[] bytes, string manifest)
     {
         var r = new Reader(bytes);
@@ -138,7 +144,7 @@ public sealed class RouterSerializer : SerializerWithStringManifest
             IngestFrameManifest => ReadIngestFrame(ref r),
             FrameAcceptedManifest => new FrameAccepted(r.Int32(), r.Int32(), r.Int32(), r.Bool()),
             FrameRejectedManifest => new FrameRejected((FrameRejectReason)r.Int32(), r.String()),
-            SubscribeManifest => new Subscribe(r.Key(), r.String(), ResolveActor(r.String()), r.Double()),
+            SubscribeManifest => new Subscribe(r.Key(), r.String(), ResolveActor(r.String()), MaxFps(r.Double())),
             UnsubscribeManifest => new Unsubscribe(r.Key(), r.String()),
             SubscriptionStartedManifest => new SubscriptionStarted(r.Key(), r.String()),
             SubscriptionCompletedManifest => new SubscriptionCompleted(r.Key(), r.String()),
@@ -158,8 +164,14 @@ public sealed class RouterSerializer : SerializerWithStringManifest
         var key = r.Key();
         var timestamp = r.Int64();
         var platform = r.String();
-        return new IngestFrame(key, r.Bytes(), timestamp, platform.Length == 0 ? null : platform);
+        var jpeg = r.Bytes();
+        var timeoutMs = r.Remaining >= 8 ? r.Int64() : 0;
+        if (timeoutMs < 0) throw new SerializationException("RouterSerializer: negative ingest timeout");
+        return new IngestFrame(key, jpeg, timestamp, platform.Length == 0 ? null : platform) { TimeoutMs = timeoutMs };
     }
+
+    private static double MaxFps(double value) =>
+        double.IsFinite(value) && value >= 0 ? value : throw new SerializationException("RouterSerializer: max_fps must be finite and not negative");
 
     private Snapshot ReadSnapshot(ref Reader r)
     {
@@ -179,7 +191,17 @@ public sealed class RouterSerializer : SerializerWithStringManifest
         return new ViewerCounts(origin, counts);
     }
 
-    private IActorRef ResolveActor(string path) => system.Provider.ResolveActorRef(path);
+    private IActorRef ResolveActor(string path)
+    {
+        try
+        {
+            return system.Provider.ResolveActorRef(path);
+        }
+        catch (Exception e) when (e is not SerializationException)
+        {
+            throw new SerializationException($"RouterSerializer: actor path does not resolve: {e.Message}", e);
+        }
+    }
 
     private static byte[] WriteVideoFrame(VideoFrame f)
     {
@@ -195,24 +217,26 @@ public sealed class RouterSerializer : SerializerWithStringManifest
     private static VideoFrame ReadVideoFrame(ref Reader r)
     {
         var key = r.Key();
-        var width = (int)r.UInt32();
-        var height = (int)r.UInt32();
+        var width = r.UInt32();
+        var height = r.UInt32();
+        if (width > ushort.MaxValue || height > ushort.MaxValue) throw new SerializationException("RouterSerializer: frame width/height out of range");
         var ts = r.Int64();
         var seq = r.Int64();
         var reencoded = r.Bool();
-        return new VideoFrame(key, r.Bytes(), width, height, ts, seq, reencoded);
+        return new VideoFrame(key, r.Bytes(), (int)width, (int)height, ts, seq, reencoded);
     }
 
     private static byte[] WriteIngestFrame(IngestFrame f)
     {
         var platform = f.Platform ?? string.Empty;
-        var size = Writer.KeySize(f.Key) + 8 + Writer.StringSize(platform) + 4 + f.Jpeg.Length;
+        var size = Writer.KeySize(f.Key) + 8 + Writer.StringSize(platform) + 4 + f.Jpeg.Length + 8;
         var buffer = new byte[size];
         var w = new SpanWriter(buffer);
         w.Key(f.Key);
         w.Int64(f.TimestampMs);
         w.String(platform);
         w.Payload(f.Jpeg);
+        w.Int64(f.TimeoutMs);
         return buffer;
     }
 
@@ -321,6 +345,8 @@ public sealed class RouterSerializer : SerializerWithStringManifest
 
         public byte[] Bytes() => Take(Int32()).ToArray();
 
+        public int Remaining => _data.Length - _pos;
+
         public int Int32() => BinaryPrimitives.ReadInt32BigEndian(Take(4));
 
         public uint UInt32() => BinaryPrimitives.ReadUInt32BigEndian(Take(4));
@@ -333,7 +359,7 @@ public sealed class RouterSerializer : SerializerWithStringManifest
 
         private ReadOnlySpan<byte> Take(int count)
         {
-            if (count < 0 || _pos + count > _data.Length) throw new SerializationException("RouterSerializer: message is truncated");
+            if (count < 0 || count > _data.Length - _pos) throw new SerializationException("RouterSerializer: message is truncated");
             var span = _data.Slice(_pos, count);
             _pos += count;
             return span;

@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
@@ -67,17 +66,7 @@ internal sealed class DeviceWebSocketEndpoint(
             if (message.Kind == WebSocketMessageType.Close) return null;
             string? type = null, apiKey = null, sourceId = null, platform = null;
             if (message.Kind == WebSocketMessageType.Text && !message.TooBig)
-            {
-                try
-                {
-                    using var doc = JsonDocument.Parse(message.Buffer.AsMemory(0, message.Length));
-                    type = GetString(doc.RootElement, "type");
-                    apiKey = GetString(doc.RootElement, "api_key");
-                    sourceId = GetString(doc.RootElement, "source_id");
-                    platform = GetString(doc.RootElement, "platform");
-                }
-                catch (JsonException) { }
-            }
+                (type, apiKey, sourceId, platform) = DeviceMessageParser.ParseAuth(message.Span);
             if (type != "device_auth")
                 return await FailAuthAsync(ws, "first message must be {\"type\":\"device_auth\",...}", ct);
             var identity = keys.Authenticate(apiKey);
@@ -187,45 +176,9 @@ internal sealed class DeviceWebSocketEndpoint(
         }
     }
 
-    private static ParsedFrame ParseBinary(ReadOnlySpan<byte> message)
-    {
-        if (!BinaryFrameCodec.TryDecode(message, out var header, out var offset, out var error))
-            return new ParsedFrame(null, null, 0, error);
-        return new ParsedFrame(header.CameraId, message[offset..].ToArray(), header.TimestampMs, null);
-    }
+    private static ParsedFrame ParseBinary(ReadOnlySpan<byte> message) => DeviceMessageParser.ParseBinary(message);
 
-    private static ParsedFrame ParseText(ReadOnlySpan<byte> message)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(message);
-            using var doc = JsonDocument.ParseValue(ref reader);
-            var root = doc.RootElement;
-            switch (GetString(root, "type"))
-            {
-                case "video_frame":
-                    if (!root.TryGetProperty("frame", out var frame) || frame.ValueKind != JsonValueKind.String || !frame.TryGetBytesFromBase64(out var jpeg))
-                        return new ParsedFrame(null, null, 0, "video_frame needs \"frame\": a base64 JPEG");
-                    long ts = 0;
-                    if (root.TryGetProperty("timestamp", out var t) && t.ValueKind == JsonValueKind.Number)
-                        ts = t.TryGetInt64(out var l) ? l : (long)t.GetDouble();
-                    // SDKs that send seconds (a float) are normalised to milliseconds.
-                    if (ts is > 0 and < 100_000_000_000) ts = (long)(t.GetDouble() * 1000);
-                    return new ParsedFrame(GetString(root, "camera_id"), jpeg, ts, null);
-                default:
-                    return new ParsedFrame(null, null, 0, null);
-            }
-        }
-        catch (JsonException)
-        {
-            return new ParsedFrame(null, null, 0, "text message is not valid JSON");
-        }
-    }
-
-    private static string? GetString(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    private static ParsedFrame ParseText(ReadOnlySpan<byte> message) => DeviceMessageParser.ParseText(message);
 
     private sealed record DeviceSession(string Tenant, string SourceId, string? Platform);
-
-    private readonly record struct ParsedFrame(string? CameraId, byte[]? Jpeg, long TimestampMs, string? Error);
 }

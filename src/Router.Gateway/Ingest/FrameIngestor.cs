@@ -16,7 +16,9 @@ internal sealed class FrameIngestor(IRequiredActor<CameraRegion> region, IOption
     /// </summary>
     public async Task<IRouterMessage> IngestAsync(StreamKey key, byte[] jpeg, long timestampMs, string? platform, CancellationToken ct)
     {
-        var reply = await region.ActorRef.Ask<IRouterMessage>(new IngestFrame(key, jpeg, timestampMs, platform), options.Value.IngestTimeout, ct);
+        var timeout = options.Value.IngestTimeout;
+        var ingest = new IngestFrame(key, jpeg, timestampMs, platform) { TimeoutMs = (long)timeout.TotalMilliseconds };
+        var reply = await region.ActorRef.Ask<IRouterMessage>(ingest, timeout, ct);
         return reply;
     }
 }

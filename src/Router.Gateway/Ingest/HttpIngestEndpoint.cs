@@ -10,7 +10,8 @@ namespace Router.Gateway.Ingest;
 /// <c>POST /v1/sources/{source_id}/video/frames?camera_id=front[&amp;timestamp=ms]</c>, body <c>image/jpeg</c>,
 /// <c>Authorization: Bearer &lt;key&gt;</c> with the <c>ingest</c> scope. 202
 /// <c>{"camera_id","width","height","bytes","reencoded"}</c>; 400 not a JPEG or bad ids; 401 bad key; 403 wrong
-/// scope; 413 over the hard limit; 415 another content type; 504 the camera did not answer in time.
+/// scope; 413 over the hard limit or the pixel limit; 415 another content type; 503 (with <c>Retry-After</c>) re-encoding
+/// busy; 504 the camera did not answer in time.
 /// </summary>
 internal sealed class HttpIngestEndpoint(ApiKeyStore keys, FrameIngestor ingestor, IOptions<CameraOptions> cameraOptions)
 {
@@ -26,7 +27,7 @@ internal sealed class HttpIngestEndpoint(ApiKeyStore keys, FrameIngestor ingesto
         if (!string.Equals(contentType, "image/jpeg", StringComparison.OrdinalIgnoreCase))
             return Results.Json(new { error = "Content-Type must be image/jpeg" }, statusCode: StatusCodes.Status415UnsupportedMediaType);
         long timestamp = 0;
-        if (context.Request.Query.TryGetValue("timestamp", out var ts) && !long.TryParse(ts, out timestamp))
+        if (context.Request.Query.TryGetValue("timestamp", out var ts) && !QueryNumbers.TryParseInt64(ts, out timestamp))
             return BadRequest("timestamp must be Unix epoch milliseconds");
 
         var hardLimit = cameraOptions.Value.SizePolicy.HardLimitBytes;
@@ -47,11 +48,20 @@ internal sealed class HttpIngestEndpoint(ApiKeyStore keys, FrameIngestor ingesto
         {
             FrameAccepted a => Results.Json(new { camera_id = cameraId, width = a.Width, height = a.Height, bytes = a.Bytes, reencoded = a.Reencoded },
                 statusCode: StatusCodes.Status202Accepted),
-            FrameRejected { Reason: FrameRejectReason.TooLarge } r => Results.Json(new { error = r.Message }, statusCode: StatusCodes.Status413PayloadTooLarge),
+            FrameRejected { Reason: FrameRejectReason.TooLarge or FrameRejectReason.TooManyPixels } r =>
+                Results.Json(new { error = r.Message }, statusCode: StatusCodes.Status413PayloadTooLarge),
+            FrameRejected { Reason: FrameRejectReason.Busy } r => Busy(context, r.Message),
             FrameRejected { Reason: FrameRejectReason.Stale } r => Results.Json(new { error = r.Message }, statusCode: StatusCodes.Status409Conflict),
             FrameRejected r => BadRequest(r.Message),
             _ => Results.StatusCode(StatusCodes.Status500InternalServerError),
         };
+    }
+
+    /// <summary>503 with <c>Retry-After: 1</c> (seconds): the node's re-encoding is saturated; a retry soon may succeed.</summary>
+    private static IResult Busy(HttpContext context, string error)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        return Results.Json(new { error }, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     private static IResult BadRequest(string error) => Results.Json(new { error }, statusCode: StatusCodes.Status400BadRequest);

@@ -65,46 +65,8 @@ internal sealed class ConsumerWebSocketEndpoint(
         }
     }
 
-    private static StreamRequest? ParseRequest(HttpContext context, string sourceId, out string? error)
-    {
-        var query = context.Request.Query;
-        if (!Identifiers.IsValidSourceId(sourceId, out error)) return null;
-        var cameras = query["camera_id"].Where(c => c is not null).Select(c => c!).Distinct().ToList();
-        foreach (var camera in cameras)
-            if (!Identifiers.IsValidCameraId(camera, out error)) return null;
-        var format = FrameFormat.Json;
-        switch (query["format"].ToString())
-        {
-            case "" or "json": break;
-            case "binary": format = FrameFormat.Binary; break;
-            case "jpeg": format = FrameFormat.Jpeg; break;
-            default: error = "format must be json, binary or jpeg"; return null;
-        }
-        if (format == FrameFormat.Jpeg && cameras.Count != 1)
-        {
-            error = "format=jpeg needs exactly one camera_id (bare JPEG bytes do not say which camera)";
-            return null;
-        }
-        TimeSpan? timeout = null;
-        if (query.TryGetValue("timeout", out var t))
-        {
-            if (!double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds <= 0 || seconds > 86_400)
-            {
-                error = "timeout must be a number of seconds between 0 and 86400";
-                return null;
-            }
-            timeout = TimeSpan.FromSeconds(seconds);
-        }
-        double maxFps = 0;
-        if (query.TryGetValue("max_fps", out var m) &&
-            (!double.TryParse(m, System.Globalization.CultureInfo.InvariantCulture, out maxFps) || maxFps <= 0 || maxFps > 1000))
-        {
-            error = "max_fps must be a number between 0 and 1000";
-            return null;
-        }
-        error = null;
-        return new StreamRequest(sourceId, cameras.Count == 0 ? null : cameras, format, timeout, maxFps);
-    }
+    private static StreamRequest? ParseRequest(HttpContext context, string sourceId, out string? error) =>
+        ConsumerRequestParser.Parse(context.Request.Query, sourceId, out error);
 
     /// <summary>Returns the identity, or null after closing the socket with 4001.</summary>
     private async Task<ApiKeyIdentity?> AuthenticateAsync(WebSocket ws, GatewayOptions opts, CancellationToken aborted)
@@ -121,20 +83,8 @@ internal sealed class ConsumerWebSocketEndpoint(
 
     private ApiKeyIdentity? Authenticate(ReceivedMessage message)
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(message.Buffer.AsMemory(0, message.Length));
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String ||
-                type.GetString() != "auth" || !root.TryGetProperty("api_key", out var key) || key.ValueKind != JsonValueKind.String)
-                return null;
-            var identity = keys.Authenticate(key.GetString());
-            return identity is not null && identity.Has(ApiScopes.View) ? identity : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        var identity = keys.Authenticate(ConsumerRequestParser.ParseAuth(message.Span));
+        return identity is not null && identity.Has(ApiScopes.View) ? identity : null;
     }
 
     private async Task StreamAsync(WebSocket ws, string tenant, StreamRequest request, CancellationToken aborted)
@@ -208,6 +158,4 @@ internal sealed class ConsumerWebSocketEndpoint(
             .ToList();
         return JsonSerializer.SerializeToUtf8Bytes(new { type = "init", online_sources = sources });
     }
-
-    private sealed record StreamRequest(string SourceId, IReadOnlyList<string>? CameraIds, FrameFormat Format, TimeSpan? Timeout, double MaxFps);
 }

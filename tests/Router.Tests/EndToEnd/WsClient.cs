@@ -30,6 +30,9 @@ public sealed class WsClient : IAsyncDisposable
 
     public Task SendTextAsync(string text) => _ws.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
 
+    /// <summary>Sends raw bytes as a text message (which may be invalid UTF-8).</summary>
+    public Task SendRawTextAsync(byte[] bytes) => _ws.SendAsync(bytes, WebSocketMessageType.Text, true, CancellationToken.None);
+
     public Task SendJsonAsync(object value) => _ws.SendAsync(JsonSerializer.SerializeToUtf8Bytes(value), WebSocketMessageType.Text, true, CancellationToken.None);
 
     public Task SendBinaryAsync(byte[] data) => _ws.SendAsync(data, WebSocketMessageType.Binary, true, CancellationToken.None);
