@@ -16,12 +16,14 @@ internal sealed class AuthFailureLimiter : IDisposable
 {
     private readonly PartitionedRateLimiter<IPAddress> _limiter;
     private readonly IReadOnlyList<System.Net.IPNetwork> _trustedProxies;
+    private readonly TimeSpan _period;
 
     public AuthFailureLimiter(IOptions<GatewayOptions> options)
     {
         var limits = options.Value.Limits;
         var burst = Math.Max(1, limits.AuthFailureBurst);
-        var period = TimeSpan.FromMinutes(1) / Math.Max(1, limits.AuthFailuresPerMinute);
+        var period = _period = TimeSpan.FromMinutes(1) / Math.Max(1, limits.AuthFailuresPerMinute);
+        if (_period < TimeSpan.FromSeconds(1)) _period = TimeSpan.FromSeconds(1);
         _limiter = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ =>
             new TokenBucketRateLimiterOptions
             {
@@ -36,13 +38,14 @@ internal sealed class AuthFailureLimiter : IDisposable
 
     /// <summary>
     /// True when the client of <paramref name="context"/> has no failed authentications left; then
-    /// <paramref name="retryAfter"/> is when the next one is allowed (at least 1 s).
+    /// <paramref name="retryAfter"/> is about when the next one is allowed (one refill period, at least 1 s).
     /// </summary>
     public bool IsBlocked(HttpContext context, out TimeSpan retryAfter)
     {
-        using var lease = _limiter.AttemptAcquire(ClientAddress(context), 0);
-        retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) && after > TimeSpan.FromSeconds(1) ? after : TimeSpan.FromSeconds(1);
-        if (lease.IsAcquired) return false;
+        // A whole token is needed for one more failure (the bucket refills continuously, so "any tokens left", which
+        // acquiring 0 permits tests, is true again a moment after it runs out).
+        retryAfter = _period;
+        if (_limiter.GetStatistics(ClientAddress(context))?.CurrentAvailablePermits is not < 1) return false;
         AdmissionMetrics.Refused(Limits.AuthFailures, null);
         return true;
     }

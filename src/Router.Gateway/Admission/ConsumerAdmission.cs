@@ -27,18 +27,7 @@ internal sealed class ConsumerAdmission : IDisposable
             Bucket(limits.SubscriptionsPerSecondPerTenant, limits.SubscriptionBurstPerTenant)), StringComparer.Ordinal);
     }
 
-    private static TokenBucketRateLimiterOptions Bucket(int perSecond, int burst)
-    {
-        perSecond = Math.Max(1, perSecond);
-        return new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = Math.Max(perSecond, burst),
-            TokensPerPeriod = Math.Max(1, perSecond / 10),
-            ReplenishmentPeriod = TimeSpan.FromMilliseconds(100),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        };
-    }
+    private static TokenBucketRateLimiterOptions Bucket(int perSecond, int burst) => IngestAdmission.PerSecond(perSecond, burst);
 
     /// <summary>
     /// Admits a new connection of <paramref name="tenant"/> that starts <paramref name="subscriptions"/> subscriptions.

@@ -31,15 +31,19 @@ internal sealed class IngestAdmission : IDisposable
             }), keys);
     }
 
-    /// <summary>A token bucket of <paramref name="perSecond"/> tokens, refilled in tenths of a second.</summary>
-    internal static TokenBucketRateLimiterOptions PerSecond(int perSecond)
+    /// <summary>
+    /// A token bucket that holds <paramref name="burst"/> tokens (at least <paramref name="perSecond"/>) and refills
+    /// <paramref name="perSecond"/> tokens a second: in tenths of a second when that divides evenly, else once a second.
+    /// </summary>
+    internal static TokenBucketRateLimiterOptions PerSecond(int perSecond, int burst = 0)
     {
         perSecond = Math.Max(1, perSecond);
+        var tenths = perSecond % 10 == 0;
         return new TokenBucketRateLimiterOptions
         {
-            TokenLimit = perSecond,
-            TokensPerPeriod = Math.Max(1, perSecond / 10),
-            ReplenishmentPeriod = TimeSpan.FromMilliseconds(100),
+            TokenLimit = Math.Max(perSecond, burst),
+            TokensPerPeriod = tenths ? perSecond / 10 : perSecond,
+            ReplenishmentPeriod = tenths ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(1),
             QueueLimit = 0,
             AutoReplenishment = true,
         };
