@@ -17,6 +17,10 @@ namespace Router.Gateway.Ingest;
 /// <c>{"type":"error"}</c> and close 1008. Then each frame is one binary message (<see cref="BinaryFrameCodec"/>
 /// layout) or the JSON text form <c>{"type":"video_frame","camera_id","frame":&lt;base64&gt;,...}</c>. A message over
 /// the limit closes with 1009; a rejected frame gets <c>{"type":"error"}</c> and the connection stays open.
+/// Admission (docs/api.md, "Limits"): an address with too many failed authentications gets HTTP 429 before the
+/// upgrade; messages over <see cref="Admission.GatewayLimits.DeviceMessagesPerSecond"/> are dropped and answered with
+/// <c>rate_limited</c> errors; flow control is per camera, newest frame wins (<see cref="Admission.CameraFlowControl{TFrame}"/>),
+/// with replaced frames reported in <c>frames_dropped</c> warnings.
 /// </summary>
 internal sealed class DeviceWebSocketEndpoint(
     ApiKeyStore keys,
