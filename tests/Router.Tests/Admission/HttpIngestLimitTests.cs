@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
@@ -24,6 +25,20 @@ public sealed class HttpIngestLimitTests
     public async Task Requests_over_the_per_key_rate_get_429_with_Retry_After_and_another_key_is_unaffected()
     {
         await using var own = await OwnHost.StartAsync("--Router:Gateway:Limits:IngestRequestsPerSecondPerKey=5");
+        // Refusals are counted on the Router meter, with the limit and the tenant.
+        long counted = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Router" && instrument.Name == "router.admission.refused") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var t = tags.ToArray();
+            if (t.Any(x => x.Key == "limit" && (string?)x.Value == "ingest_requests") && t.Any(x => x.Key == "tenant" && (string?)x.Value == "acme"))
+                Interlocked.Add(ref counted, value);
+        });
+        listener.Start();
         using var acme = own.Host.Http(RouterHost.AcmeKey);
         using var globex = own.Host.Http(RouterHost.GlobexKey);
         var jpeg = TestFrames.Vtest[0];
@@ -39,6 +54,7 @@ public sealed class HttpIngestLimitTests
         Assert.NotNull(limited);
         Assert.True(limited.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "Retry-After of at least 1 s");
         Assert.Contains("ingest requests/s", await limited.Content.ReadAsStringAsync());
+        Assert.Equal(statuses.Count(s => s == HttpStatusCode.TooManyRequests), Interlocked.Read(ref counted));
         // The other tenant's key has its own budget.
         for (var i = 0; i < 3; i++)
             Assert.Equal(HttpStatusCode.Accepted, (await globex.PostAsync($"/v1/sources/robot/video/frames?camera_id=c{i}", Jpeg(jpeg))).StatusCode);
