@@ -53,6 +53,30 @@ internal sealed class AuthFailureLimiter : IDisposable
     /// <summary>Counts one failed authentication of the client of <paramref name="context"/>.</summary>
     public void RecordFailure(HttpContext context) => _limiter.AttemptAcquire(ClientAddress(context)).Dispose();
 
+    private static readonly AsyncLocal<Attempt?> CurrentAttempt = new();
+
+    /// <summary>
+    /// Starts the authentication of a WebSocket connection: <see cref="FailCurrent"/>, called where the failure is
+    /// answered (before the error and the close go out, so a client cannot reconnect before its failure counts), and
+    /// <see cref="Attempt.Failed"/> (for failures without an answer, such as the auth timeout) count it once.
+    /// </summary>
+    public Attempt BeginAttempt(HttpContext context) => CurrentAttempt.Value = new Attempt(this, context);
+
+    /// <summary>Counts the current connection's authentication (see <see cref="BeginAttempt"/>) as failed; once.</summary>
+    public static void FailCurrent() => CurrentAttempt.Value?.Failed();
+
+    /// <summary>One connection's authentication.</summary>
+    internal sealed class Attempt(AuthFailureLimiter limiter, HttpContext context)
+    {
+        private int _failed;
+
+        /// <summary>Counts this authentication as failed (only the first call counts).</summary>
+        public void Failed()
+        {
+            if (Interlocked.Exchange(ref _failed, 1) == 0) limiter.RecordFailure(context);
+        }
+    }
+
     /// <summary>
     /// Answers <c>429 {"error":"too many failed authentications from this address; retry after N s"}</c> with
     /// <c>Retry-After</c> and returns true when the client is blocked.

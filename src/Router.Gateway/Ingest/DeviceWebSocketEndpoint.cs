@@ -49,10 +49,11 @@ internal sealed class DeviceWebSocketEndpoint(
         var ct = context.RequestAborted;
         try
         {
+            var attempt = authFailures.BeginAttempt(context);
             var session = await AuthenticateAsync(ws, opts, ct);
             if (session is null)
             {
-                authFailures.RecordFailure(context);
+                attempt.Failed();
                 return;
             }
             logger.LogInformation("Device {SourceId} of tenant {Tenant} connected ({Platform})", session.SourceId, session.Tenant, session.Platform);
@@ -107,6 +108,7 @@ internal sealed class DeviceWebSocketEndpoint(
 
     private static async Task<DeviceSession?> FailAuthAsync(WebSocket ws, string message, CancellationToken ct)
     {
+        AuthFailureLimiter.FailCurrent();
         await WebSocketMessages.SendErrorAsync(ws, message, ct);
         await WebSocketMessages.CloseQuietlyAsync(ws, PolicyViolation, message);
         return null;

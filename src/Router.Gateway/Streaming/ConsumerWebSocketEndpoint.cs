@@ -68,10 +68,11 @@ internal sealed class ConsumerWebSocketEndpoint(
         var aborted = context.RequestAborted;
         try
         {
+            var attempt = authFailures.BeginAttempt(context);
             var identity = await AuthenticateAsync(ws, opts, aborted);
             if (identity is null)
             {
-                authFailures.RecordFailure(context);
+                attempt.Failed();
                 return;
             }
             using var admitted = admission.Admit(identity.Tenant, request.CameraIds?.Count ?? 1, out var refusal);
@@ -143,7 +144,11 @@ internal sealed class ConsumerWebSocketEndpoint(
         using (message)
         {
             var identity = message.Kind == WebSocketMessageType.Text && !message.TooBig ? Authenticate(message) : null;
-            if (identity is null) await WebSocketMessages.CloseQuietlyAsync(ws, PlexusJson.CloseUnauthorized, "unauthorized");
+            if (identity is null)
+            {
+                AuthFailureLimiter.FailCurrent(); // before the close: the client cannot reconnect before it counts
+                await WebSocketMessages.CloseQuietlyAsync(ws, PlexusJson.CloseUnauthorized, "unauthorized");
+            }
             return identity;
         }
     }
