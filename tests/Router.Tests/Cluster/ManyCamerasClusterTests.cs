@@ -136,8 +136,8 @@ public sealed class ManyCamerasClusterTests(ITestOutputHelper output)
             foreach (var (id, frames) in received)
             {
                 var arrivals = frames.Select(f => f.AtMs).Prepend(runFrom).ToList();
-                var gap = arrivals.Zip(arrivals.Skip(1), (a, b) => b - a).DefaultIfEmpty(0).Max();
-                output.WriteLine($"{id}: {frames.Select(f => f.Ts).Distinct().Count()} of {rounds} frames, largest gap {gap} ms");
+                var (gap, at) = arrivals.Zip(arrivals.Skip(1), (a, b) => (Gap: b - a, At: a - runFrom)).DefaultIfEmpty((Gap: 0L, At: 0L)).MaxBy(g => g.Gap);
+                output.WriteLine($"{id}: {frames.Select(f => f.Ts).Distinct().Count()} of {rounds} frames, largest gap {gap} ms (from {at} ms into the run)");
             }
             lock (replies) output.WriteLine($"device replies: {replies.Count} {string.Join(" | ", replies.Take(5))}");
             foreach (var (id, frames) in received)
