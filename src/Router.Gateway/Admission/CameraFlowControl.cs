@@ -26,7 +26,7 @@ internal enum FlowOutcome
 /// receive loop while verdicts complete on the thread pool.
 /// </summary>
 /// <typeparam name="TFrame">The frame as parsed by the endpoint.</typeparam>
-internal sealed class CameraFlowControl<TFrame>(int maxCameras, long staleAfterMs, Func<string, TFrame, Task> send, Func<long>? clock = null)
+internal sealed class CameraFlowControl<TFrame>(int maxCameras, long staleAfterMs, Func<string, TFrame, Task> send, Func<long>? clock = null) : IDisposable
 {
     private sealed class Slot
     {
@@ -85,6 +85,9 @@ internal sealed class CameraFlowControl<TFrame>(int maxCameras, long staleAfterM
             }
         }
     }
+
+    /// <summary>Same as <see cref="Close"/> (the connection ended).</summary>
+    public void Dispose() => Close();
 
     private void Send(string cameraId, Slot slot, TFrame frame, long now)
     {

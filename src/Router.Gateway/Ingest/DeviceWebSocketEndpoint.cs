@@ -152,7 +152,7 @@ internal sealed class DeviceWebSocketEndpoint(
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { }
         }
-        var flow = new CameraFlowControl<ParsedFrame>(Math.Max(1, limits.MaxCamerasPerDevice), (long)opts.FrameInFlightStaleAfter.TotalMilliseconds,
+        using var flow = new CameraFlowControl<ParsedFrame>(Math.Max(1, limits.MaxCamerasPerDevice), (long)opts.FrameInFlightStaleAfter.TotalMilliseconds,
             (cameraId, frame) => ReportVerdictAsync(ingestor.IngestAsync(new StreamKey(session.Tenant, session.SourceId, cameraId),
                 frame.Jpeg!, frame.TimestampMs, session.Platform, ct)));
         // Messages over the rate are answered with one rate_limited error per second (counting them), frames replaced
@@ -161,84 +161,77 @@ internal sealed class DeviceWebSocketEndpoint(
         var rateLimited = new NoticeThrottle(1000);
         var tooManyCameras = new NoticeThrottle(1000);
         var dropped = new NoticeThrottle((long)limits.DropNoticeInterval.TotalMilliseconds);
-        try
+        while (ws.State == WebSocketState.Open)
         {
-            while (ws.State == WebSocketState.Open)
+            var receive = WebSocketMessages.ReceiveAsync(ws, opts.MaxDeviceMessageBytes, ct);
+            if (await Task.WhenAny(receive, stopping) == stopping)
             {
-                var receive = WebSocketMessages.ReceiveAsync(ws, opts.MaxDeviceMessageBytes, ct);
-                if (await Task.WhenAny(receive, stopping) == stopping)
+                await CloseAsync(() => WebSocketMessages.CloseWhileReceivingAsync(ws, receive, GoingAway, "server shutting down"));
+                return;
+            }
+            using var message = await receive;
+            if (message.Kind == WebSocketMessageType.Close)
+            {
+                await CloseAsync(() => WebSocketMessages.CloseQuietlyAsync(ws, (int)WebSocketCloseStatus.NormalClosure, "bye"));
+                return;
+            }
+            if (message.TooBig)
+            {
+                await CloseAsync(() => WebSocketMessages.CloseQuietlyAsync(ws, MessageTooBig, $"message over {opts.MaxDeviceMessageBytes} bytes"));
+                return;
+            }
+            var now = Environment.TickCount64;
+            if (dropped.TryTake(now, out var droppedCount))
+                await SendJsonAsync(new
                 {
-                    await CloseAsync(() => WebSocketMessages.CloseWhileReceivingAsync(ws, receive, GoingAway, "server shutting down"));
-                    return;
-                }
-                using var message = await receive;
-                if (message.Kind == WebSocketMessageType.Close)
+                    type = "warning", code = "frames_dropped", dropped = droppedCount,
+                    message = $"{droppedCount} frame(s) were replaced by a newer frame of the same camera before the camera took them",
+                });
+            using (var lease = rate.AttemptAcquire())
+            {
+                if (!lease.IsAcquired)
                 {
-                    await CloseAsync(() => WebSocketMessages.CloseQuietlyAsync(ws, (int)WebSocketCloseStatus.NormalClosure, "bye"));
-                    return;
+                    rateLimited.Add();
+                    AdmissionMetrics.Refused(Limits.DeviceMessages, session.Tenant);
                 }
-                if (message.TooBig)
-                {
-                    await CloseAsync(() => WebSocketMessages.CloseQuietlyAsync(ws, MessageTooBig, $"message over {opts.MaxDeviceMessageBytes} bytes"));
-                    return;
-                }
-                var now = Environment.TickCount64;
-                if (dropped.TryTake(now, out var droppedCount))
+                if (rateLimited.TryTake(now, out var limitedCount))
                     await SendJsonAsync(new
                     {
-                        type = "warning", code = "frames_dropped", dropped = droppedCount,
-                        message = $"{droppedCount} frame(s) were replaced by a newer frame of the same camera before the camera took them",
+                        type = "error", code = "rate_limited", dropped = limitedCount,
+                        message = $"rate limited: {limitedCount} message(s) over {limits.DeviceMessagesPerSecond} messages/s were dropped",
                     });
-                using (var lease = rate.AttemptAcquire())
-                {
-                    if (!lease.IsAcquired)
-                    {
-                        rateLimited.Add();
-                        AdmissionMetrics.Refused(Limits.DeviceMessages, session.Tenant);
-                    }
-                    if (rateLimited.TryTake(now, out var limitedCount))
+                if (!lease.IsAcquired) continue;
+            }
+            var frame = message.Kind == WebSocketMessageType.Binary ? ParseBinary(message.Span) : ParseText(message.Span);
+            if (frame.Error is not null)
+            {
+                await SendErrorAsync(frame.Error);
+                continue;
+            }
+            if (frame.Jpeg is null) continue; // heartbeat or an unknown type: ignored
+            var cameraId = string.IsNullOrEmpty(frame.CameraId) ? Identifiers.DefaultCameraId : frame.CameraId;
+            if (!Identifiers.IsValidCameraId(cameraId, out var cameraError))
+            {
+                await SendErrorAsync(cameraError!);
+                continue;
+            }
+            switch (flow.Offer(cameraId, frame))
+            {
+                case FlowOutcome.Replaced:
+                    dropped.Add();
+                    AdmissionMetrics.FramesDropped(session.Tenant, 1);
+                    break;
+                case FlowOutcome.TooManyCameras:
+                    tooManyCameras.Add();
+                    AdmissionMetrics.Refused(Limits.DeviceCameras, session.Tenant);
+                    if (tooManyCameras.TryTake(now, out var refused))
                         await SendJsonAsync(new
                         {
-                            type = "error", code = "rate_limited", dropped = limitedCount,
-                            message = $"rate limited: {limitedCount} message(s) over {limits.DeviceMessagesPerSecond} messages/s were dropped",
+                            type = "error", code = "too_many_cameras", dropped = refused,
+                            message = $"too many cameras: a connection may send at most {limits.MaxCamerasPerDevice} distinct camera_ids; {refused} frame(s) of further cameras were dropped",
                         });
-                    if (!lease.IsAcquired) continue;
-                }
-                var frame = message.Kind == WebSocketMessageType.Binary ? ParseBinary(message.Span) : ParseText(message.Span);
-                if (frame.Error is not null)
-                {
-                    await SendErrorAsync(frame.Error);
-                    continue;
-                }
-                if (frame.Jpeg is null) continue; // heartbeat or an unknown type: ignored
-                var cameraId = string.IsNullOrEmpty(frame.CameraId) ? Identifiers.DefaultCameraId : frame.CameraId;
-                if (!Identifiers.IsValidCameraId(cameraId, out var cameraError))
-                {
-                    await SendErrorAsync(cameraError!);
-                    continue;
-                }
-                switch (flow.Offer(cameraId, frame))
-                {
-                    case FlowOutcome.Replaced:
-                        dropped.Add();
-                        AdmissionMetrics.FramesDropped(session.Tenant, 1);
-                        break;
-                    case FlowOutcome.TooManyCameras:
-                        tooManyCameras.Add();
-                        AdmissionMetrics.Refused(Limits.DeviceCameras, session.Tenant);
-                        if (tooManyCameras.TryTake(now, out var refused))
-                            await SendJsonAsync(new
-                            {
-                                type = "error", code = "too_many_cameras", dropped = refused,
-                                message = $"too many cameras: a connection may send at most {limits.MaxCamerasPerDevice} distinct camera_ids; {refused} frame(s) of further cameras were dropped",
-                            });
-                        break;
-                }
+                    break;
             }
-        }
-        finally
-        {
-            flow.Close();
         }
     }
 
