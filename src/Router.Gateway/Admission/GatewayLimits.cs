@@ -61,11 +61,14 @@ public sealed class GatewayLimits
     /// <summary>Open consumer connections of one tenant on this gateway (else close 1013). Default 1000.</summary>
     public int MaxConsumerConnectionsPerTenant { get; set; } = 1000;
 
-    /// <summary>New consumer connections per second of one tenant on this gateway (else close 1013). Default 50.</summary>
-    public int ConsumerConnectsPerSecondPerTenant { get; set; } = 50;
+    /// <summary>New consumer connections per second of one tenant on this gateway (else close 1013). Default 100.</summary>
+    public int ConsumerConnectsPerSecondPerTenant { get; set; } = 100;
 
-    /// <summary>Consumer connections one tenant may open at once on top of the sustained rate. Default 200.</summary>
-    public int ConsumerConnectBurstPerTenant { get; set; } = 200;
+    /// <summary>
+    /// Consumer connections one tenant may open at once (the bucket of <see cref="ConsumerConnectsPerSecondPerTenant"/>).
+    /// Default 1000, as <see cref="MaxConsumerConnectionsPerTenant"/>: all viewers of a gateway that restarted reconnect at once.
+    /// </summary>
+    public int ConsumerConnectBurstPerTenant { get; set; } = 1000;
 
     /// <summary>
     /// New subscriptions per second of one tenant on this gateway: a connection costs one per camera_id it names, or
@@ -73,6 +76,9 @@ public sealed class GatewayLimits
     /// </summary>
     public int SubscriptionsPerSecondPerTenant { get; set; } = 200;
 
-    /// <summary>Subscriptions one tenant may start at once on top of the sustained rate. Default 1000.</summary>
-    public int SubscriptionBurstPerTenant { get; set; } = 1000;
+    /// <summary>
+    /// Subscriptions one tenant may start at once (the bucket of <see cref="SubscriptionsPerSecondPerTenant"/>). Default
+    /// 2000: 1000 viewers of two cameras each reconnecting at once.
+    /// </summary>
+    public int SubscriptionBurstPerTenant { get; set; } = 2000;
 }

@@ -56,7 +56,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         lock (arrivals) Assert.NotEmpty(arrivals);
 
         // Tenant A (acme): a device flooding 16 cameras at 2,000 messages/s (limit 500/s) and consumers subscribing to
-        // 64 unknown cameras each, as fast as they are admitted (limit 1,000 at once, then 200/s).
+        // 64 unknown cameras each, as fast as they are admitted (limit 2,000 at once, then 200/s).
         await using var aDevice = await WsClient.DeviceAsync(host, RouterHost.AcmeKey, "flood");
         var rateLimited = 0;
         var aReplies = Task.Run(async () =>
