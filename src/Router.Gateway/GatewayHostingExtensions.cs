@@ -5,6 +5,7 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Router.Actors.Camera;
 using Router.Actors.Metrics;
+using Router.Gateway.Admission;
 using Router.Gateway.Ingest;
 using Router.Gateway.Rest;
 using Router.Gateway.Security;
@@ -30,6 +31,9 @@ public static class GatewayHostingExtensions
         services.Configure<CameraOptions>(configuration.GetSection("Router:Camera"));
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<FrameIngestor>();
+        services.AddSingleton<AuthFailureLimiter>();
+        services.AddSingleton<IngestAdmission>();
+        services.AddSingleton<ConsumerAdmission>();
         services.AddSingleton<DeviceWebSocketEndpoint>();
         services.AddSingleton<ConsumerWebSocketEndpoint>();
         services.AddSingleton<HttpIngestEndpoint>();

@@ -35,17 +35,14 @@ public sealed class GatewayOptions
     public TimeSpan IngestTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Frames of one device connection sent to camera entities and not yet answered. A frame that arrives while this
-    /// many are in flight is dropped (newer ones follow), so a device never waits on a camera that is moving between
-    /// nodes and the gateway's memory per device stays bounded. Default 4.
-    /// </summary>
-    public int MaxFramesInFlightPerDevice { get; set; } = 4;
-
-    /// <summary>
-    /// An unanswered frame stops counting against <see cref="MaxFramesInFlightPerDevice"/> after this long (its answer,
-    /// or its <see cref="IngestTimeout"/>, is still reported), so live frames resume as soon as a camera's shard has a
-    /// new home instead of after the timeouts of frames sent to the lost one. Default 1 s. Measured with the fault test
-    /// (kill -9 of the node hosting the camera): counting them until their 5 s timeout made recovery vary 11–15.3 s.
+    /// A device frame awaiting its camera's verdict for longer than this no longer holds its camera back: the camera's
+    /// next frame is sent at once (the old frame's answer, or its <see cref="IngestTimeout"/>, is still reported), so
+    /// live frames resume as soon as a camera's shard has a new home instead of after the timeouts of frames sent to the
+    /// lost one. Default 1 s. Measured with the fault test (kill -9 of the node hosting the camera): waiting for the 5 s
+    /// timeout made recovery vary 11–15.3 s.
     /// </summary>
     public TimeSpan FrameInFlightStaleAfter { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Admission limits (section <c>Router:Gateway:Limits</c>): see <see cref="Admission.GatewayLimits"/>.</summary>
+    public Admission.GatewayLimits Limits { get; set; } = new();
 }

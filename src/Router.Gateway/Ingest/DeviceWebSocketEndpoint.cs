@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
 using Router.Actors.Protocol;
+using Router.Gateway.Admission;
 using Router.Gateway.Security;
 using Router.Gateway.Streaming;
 
@@ -15,10 +16,15 @@ namespace Router.Gateway.Ingest;
 /// <c>{"type":"error"}</c> and close 1008. Then each frame is one binary message (<see cref="BinaryFrameCodec"/>
 /// layout) or the JSON text form <c>{"type":"video_frame","camera_id","frame":&lt;base64&gt;,...}</c>. A message over
 /// the limit closes with 1009; a rejected frame gets <c>{"type":"error"}</c> and the connection stays open.
+/// Admission (docs/api.md, "Limits"): an address with too many failed authentications gets HTTP 429 before the
+/// upgrade; messages over <see cref="Admission.GatewayLimits.DeviceMessagesPerSecond"/> are dropped and answered with
+/// <c>rate_limited</c> errors; flow control is per camera, newest frame wins (<see cref="Admission.CameraFlowControl{TFrame}"/>),
+/// with replaced frames reported in <c>frames_dropped</c> warnings.
 /// </summary>
 internal sealed class DeviceWebSocketEndpoint(
     ApiKeyStore keys,
     FrameIngestor ingestor,
+    AuthFailureLimiter authFailures,
     IOptions<GatewayOptions> options,
     IHostApplicationLifetime lifetime,
     ILogger<DeviceWebSocketEndpoint> logger)
@@ -36,13 +42,19 @@ internal sealed class DeviceWebSocketEndpoint(
             await context.Response.WriteAsync("WebSocket upgrade required");
             return;
         }
+        if (await authFailures.RefuseIfBlockedAsync(context)) return;
         var opts = options.Value;
         using var ws = await WebSocketMessages.AcceptAsync(context, opts);
         var ct = context.RequestAborted;
         try
         {
+            var attempt = authFailures.BeginAttempt(context);
             var session = await AuthenticateAsync(ws, opts, ct);
-            if (session is null) return;
+            if (session is null)
+            {
+                attempt.Failed();
+                return;
+            }
             logger.LogInformation("Device {SourceId} of tenant {Tenant} connected ({Platform})", session.SourceId, session.Tenant, session.Platform);
             await ReceiveFramesAsync(ws, session, opts, ct);
         }
@@ -85,6 +97,7 @@ internal sealed class DeviceWebSocketEndpoint(
 
     private static async Task<DeviceSession?> FailAuthAsync(WebSocket ws, string message, CancellationToken ct)
     {
+        AuthFailureLimiter.FailCurrent();
         await WebSocketMessages.SendErrorAsync(ws, message, ct);
         await WebSocketMessages.CloseQuietlyAsync(ws, PolicyViolation, message);
         return null;
@@ -95,19 +108,19 @@ internal sealed class DeviceWebSocketEndpoint(
         // When the gateway shuts down (SIGTERM), close with 1001 at once so the device reconnects to another gateway.
         using var stoppingScope = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping); // unregistered on dispose
         var stopping = Task.Delay(Timeout.Infinite, stoppingScope.Token);
-        // Ingest is pipelined: up to MaxFramesInFlightPerDevice frames await their camera's verdict while the socket
-        // keeps being read (a camera whose shard moves after a crash never blocks the device); each verdict is reported
-        // as soon as it arrives. Sends (error messages, the close) take turns through one lock.
+        // Flow control per camera, newest frame wins (CameraFlowControl): each camera has one frame awaiting its
+        // verdict and one waiting, so a device with many cameras keeps every camera at its rate and a camera whose
+        // shard moves never blocks the others. Each verdict is reported as soon as it arrives. Sends (error and warning
+        // messages, the close) take turns through one lock.
         using var sendLock = new SemaphoreSlim(1, 1);
-        var inFlight = new Queue<(long StartedMs, Task Verdict)>(opts.MaxFramesInFlightPerDevice);
-        var staleMs = (long)opts.FrameInFlightStaleAfter.TotalMilliseconds;
-        var dropped = 0L;
-        async Task SendErrorAsync(string error)
+        var limits = opts.Limits;
+        async Task SendJsonAsync(object reply)
         {
             await sendLock.WaitAsync(ct);
-            try { await WebSocketMessages.SendErrorAsync(ws, error, ct); }
+            try { await WebSocketMessages.SendJsonAsync(ws, reply, ct); }
             finally { sendLock.Release(); }
         }
+        Task SendErrorAsync(string error) => SendJsonAsync(new { type = "error", message = error });
         async Task CloseAsync(Func<Task> close)
         {
             var locked = await sendLock.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None);
@@ -128,7 +141,15 @@ internal sealed class DeviceWebSocketEndpoint(
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { }
         }
-
+        using var flow = new CameraFlowControl<ParsedFrame>(Math.Max(1, limits.MaxCamerasPerDevice), (long)opts.FrameInFlightStaleAfter.TotalMilliseconds,
+            (cameraId, frame) => ReportVerdictAsync(ingestor.IngestAsync(new StreamKey(session.Tenant, session.SourceId, cameraId),
+                frame.Jpeg!, frame.TimestampMs, session.Platform, ct)));
+        // Messages over the rate are answered with one rate_limited error per second (counting them), frames replaced
+        // by newer ones with one frames_dropped warning per DropNoticeInterval: reported, never silent, never a flood.
+        using var rate = new System.Threading.RateLimiting.TokenBucketRateLimiter(IngestAdmission.PerSecond(limits.DeviceMessagesPerSecond));
+        var rateLimited = new NoticeThrottle(1000);
+        var tooManyCameras = new NoticeThrottle(1000);
+        var dropped = new NoticeThrottle((long)limits.DropNoticeInterval.TotalMilliseconds);
         while (ws.State == WebSocketState.Open)
         {
             var receive = WebSocketMessages.ReceiveAsync(ws, opts.MaxDeviceMessageBytes, ct);
@@ -148,6 +169,28 @@ internal sealed class DeviceWebSocketEndpoint(
                 await CloseAsync(() => WebSocketMessages.CloseQuietlyAsync(ws, MessageTooBig, $"message over {opts.MaxDeviceMessageBytes} bytes"));
                 return;
             }
+            var now = Environment.TickCount64;
+            if (dropped.TryTake(now, out var droppedCount))
+                await SendJsonAsync(new
+                {
+                    type = "warning", code = "frames_dropped", dropped = droppedCount,
+                    message = $"{droppedCount} frame(s) were replaced by a newer frame of the same camera before the camera took them",
+                });
+            using (var lease = rate.AttemptAcquire())
+            {
+                if (!lease.IsAcquired)
+                {
+                    rateLimited.Add();
+                    AdmissionMetrics.Refused(Limits.DeviceMessages, session.Tenant);
+                }
+                if (rateLimited.TryTake(now, out var limitedCount))
+                    await SendJsonAsync(new
+                    {
+                        type = "error", code = "rate_limited", dropped = limitedCount,
+                        message = $"rate limited: {limitedCount} message(s) over {limits.DeviceMessagesPerSecond} messages/s were dropped",
+                    });
+                if (!lease.IsAcquired) continue;
+            }
             var frame = message.Kind == WebSocketMessageType.Binary ? ParseBinary(message.Span) : ParseText(message.Span);
             if (frame.Error is not null)
             {
@@ -161,18 +204,23 @@ internal sealed class DeviceWebSocketEndpoint(
                 await SendErrorAsync(cameraError!);
                 continue;
             }
-            var now = Environment.TickCount64;
-            while (inFlight.Count > 0 && (inFlight.Peek().Verdict.IsCompleted || now - inFlight.Peek().StartedMs > staleMs))
-                inFlight.Dequeue();
-            if (inFlight.Count >= opts.MaxFramesInFlightPerDevice)
+            switch (flow.Offer(cameraId, frame))
             {
-                if (dropped++ % 100 == 0)
-                    logger.LogWarning("Device {SourceId} of tenant {Tenant}: {Dropped} frame(s) dropped, {InFlight} still unanswered",
-                        session.SourceId, session.Tenant, dropped, inFlight.Count);
-                continue;
+                case FlowOutcome.Replaced:
+                    dropped.Add();
+                    AdmissionMetrics.FramesDropped(session.Tenant, 1);
+                    break;
+                case FlowOutcome.TooManyCameras:
+                    tooManyCameras.Add();
+                    AdmissionMetrics.Refused(Limits.DeviceCameras, session.Tenant);
+                    if (tooManyCameras.TryTake(now, out var refused))
+                        await SendJsonAsync(new
+                        {
+                            type = "error", code = "too_many_cameras", dropped = refused,
+                            message = $"too many cameras: a connection may send at most {limits.MaxCamerasPerDevice} distinct camera_ids; {refused} frame(s) of further cameras were dropped",
+                        });
+                    break;
             }
-            var key = new StreamKey(session.Tenant, session.SourceId, cameraId);
-            inFlight.Enqueue((now, ReportVerdictAsync(ingestor.IngestAsync(key, frame.Jpeg, frame.TimestampMs, session.Platform, ct))));
         }
     }
 

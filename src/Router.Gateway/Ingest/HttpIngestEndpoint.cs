@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Router.Actors.Camera;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
+using Router.Gateway.Admission;
 using Router.Gateway.Security;
 
 namespace Router.Gateway.Ingest;
@@ -10,10 +11,16 @@ namespace Router.Gateway.Ingest;
 /// <c>POST /v1/sources/{source_id}/video/frames?camera_id=front[&amp;timestamp=ms]</c>, body <c>image/jpeg</c>,
 /// <c>Authorization: Bearer &lt;key&gt;</c> with the <c>ingest</c> scope. 202
 /// <c>{"camera_id","width","height","bytes","reencoded"}</c>; 400 not a JPEG or bad ids; 401 bad key; 403 wrong
-/// scope; 413 over the hard limit or the pixel limit; 415 another content type; 503 (with <c>Retry-After</c>) re-encoding
-/// busy; 504 the camera did not answer in time.
+/// scope; 408 the body did not arrive within the body read deadline; 413 over the hard limit or the pixel limit;
+/// 415 another content type; 429 (with <c>Retry-After</c>) over the key's request, byte or held-body limit or too
+/// many failed authentications; 503 (with <c>Retry-After</c>) re-encoding busy; 504 the camera did not answer in time.
 /// </summary>
-internal sealed class HttpIngestEndpoint(ApiKeyStore keys, FrameIngestor ingestor, IOptions<CameraOptions> cameraOptions)
+internal sealed class HttpIngestEndpoint(
+    ApiKeyStore keys,
+    FrameIngestor ingestor,
+    IngestAdmission admission,
+    IOptions<GatewayOptions> gatewayOptions,
+    IOptions<CameraOptions> cameraOptions)
 {
     public async Task<IResult> HandleAsync(HttpContext context, string sourceId)
     {
@@ -32,8 +39,41 @@ internal sealed class HttpIngestEndpoint(ApiKeyStore keys, FrameIngestor ingesto
 
         var hardLimit = cameraOptions.Value.SizePolicy.HardLimitBytes;
         if (context.Request.ContentLength > hardLimit) return TooLarge(context.Request.ContentLength.Value, hardLimit);
-        var body = await ReadBodyAsync(context.Request.Body, hardLimit, context.RequestAborted);
+
+        // Admission per key, before the body is read: requests/s, bytes/s (Content-Length, else the bytes read), and
+        // bodies held at once (until the camera's verdict), each a 429 with Retry-After.
+        var limits = gatewayOptions.Value.Limits;
+        using (var request = admission.AcquireRequest(identity))
+            if (!request.IsAcquired) return TooManyRequests(Limits.IngestRequests, identity.Tenant, request, $"over {limits.IngestRequestsPerSecondPerKey} ingest requests/s for this key");
+        if (context.Request.ContentLength is { } declared)
+        {
+            using var bytes = admission.AcquireBytes(identity, declared, limits.IngestBytesPerSecondPerKey);
+            if (!bytes.IsAcquired) return TooManyRequests(Limits.IngestBytes, identity.Tenant, bytes, $"over {limits.IngestBytesPerSecondPerKey} ingest bytes/s for this key");
+        }
+        using var held = admission.AcquireHeldBody(identity);
+        if (!held.IsAcquired) return TooManyRequests(Limits.HeldBodies, identity.Tenant, held, $"over {limits.MaxHeldBodiesPerKey} ingest requests of this key in progress");
+        byte[]? body;
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+        {
+            deadline.CancelAfter(limits.BodyReadTimeout);
+            try
+            {
+                body = await ReadBodyAsync(context.Request.Body, hardLimit, deadline.Token);
+            }
+            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                AdmissionMetrics.Refused(Limits.BodyReadTimeout, identity.Tenant);
+                context.Response.Headers.Connection = "close";
+                return Results.Json(new { error = $"the request body did not arrive within {limits.BodyReadTimeout.TotalSeconds:0.###} s" },
+                    statusCode: StatusCodes.Status408RequestTimeout);
+            }
+        }
         if (body is null) return TooLarge(null, hardLimit);
+        if (context.Request.ContentLength is null)
+        {
+            using var bytes = admission.AcquireBytes(identity, body.Length, limits.IngestBytesPerSecondPerKey);
+            if (!bytes.IsAcquired) return TooManyRequests(Limits.IngestBytes, identity.Tenant, bytes, $"over {limits.IngestBytesPerSecondPerKey} ingest bytes/s for this key");
+        }
 
         IRouterMessage reply;
         try
@@ -62,6 +102,25 @@ internal sealed class HttpIngestEndpoint(ApiKeyStore keys, FrameIngestor ingesto
     {
         context.Response.Headers.RetryAfter = "1";
         return Results.Json(new { error }, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static IResult TooManyRequests(string limit, string tenant, System.Threading.RateLimiting.RateLimitLease lease, string error)
+    {
+        AdmissionMetrics.Refused(limit, tenant);
+        var seconds = lease.TryGetMetadata(System.Threading.RateLimiting.MetadataName.RetryAfter, out var after)
+            ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds))
+            : 1;
+        return new RetryAfterResult(Results.Json(new { error = $"{error}; retry after {seconds} s" }, statusCode: StatusCodes.Status429TooManyRequests), seconds);
+    }
+
+    /// <summary>Adds <c>Retry-After</c> to an inner result.</summary>
+    private sealed class RetryAfterResult(IResult inner, int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
     }
 
     private static IResult BadRequest(string error) => Results.Json(new { error }, statusCode: StatusCodes.Status400BadRequest);

@@ -9,6 +9,7 @@ using Router.Actors.Hosting;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
 using Router.Actors.Protocol;
+using Router.Gateway.Admission;
 using Router.Gateway.Security;
 
 namespace Router.Gateway.Streaming;
@@ -18,20 +19,36 @@ namespace Router.Gateway.Streaming;
 /// the Plexus-compatible consumer WebSocket (Plexus guide "Stream video end-to-end"). The first client message must be
 /// <c>{"type":"auth","api_key":K}</c> within the auth window, else close 4001 "unauthorized"; then the server sends
 /// <c>{"type":"init","online_sources":[…]}</c> and one message per frame. <c>timeout</c> (seconds, default 600)
-/// closes with 4008 "stream timeout"; an internal failure closes with 1011.
+/// closes with 4008 "stream timeout"; an internal failure closes with 1011. Admission: more than
+/// <see cref="GatewayLimits.MaxCamerasPerConsumer"/> camera_ids get HTTP 400, an address with too many failed
+/// authentications gets HTTP 429 before the upgrade, and a tenant over its connection, connect-rate or subscription-rate
+/// limit gets close 1013 with the limit as reason.
 /// </summary>
 internal sealed class ConsumerWebSocketEndpoint(
     ApiKeyStore keys,
     ActorSystem system,
     IRequiredActor<CameraRelays> relays,
     IRequiredActor<CameraDirectory> directory,
+    AuthFailureLimiter authFailures,
+    ConsumerAdmission admission,
     IOptions<GatewayOptions> options,
     IOptions<CameraOptions> cameraOptions,
     IHostApplicationLifetime lifetime,
     ILogger<ConsumerWebSocketEndpoint> logger)
 {
+    /// <summary>RFC 6455 close code 1013 "Try Again Later": a tenant limit refused the connection.</summary>
+    private const int TryAgainLater = 1013;
+
     public async Task HandleAsync(HttpContext context, string sourceId)
     {
+        var maxCameras = options.Value.Limits.MaxCamerasPerConsumer;
+        if (context.Request.Query["camera_id"].Count > maxCameras)
+        {
+            AdmissionMetrics.Refused(Limits.ConsumerCameras, null);
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsJsonAsync(new { error = $"at most {maxCameras} camera_id parameters per connection" });
+            return;
+        }
         var request = ParseRequest(context, sourceId, out var error);
         if (request is null)
         {
@@ -45,13 +62,26 @@ internal sealed class ConsumerWebSocketEndpoint(
             await context.Response.WriteAsJsonAsync(new { error = "WebSocket upgrade required" });
             return;
         }
+        if (await authFailures.RefuseIfBlockedAsync(context)) return;
         var opts = options.Value;
         using var ws = await WebSocketMessages.AcceptAsync(context, opts);
         var aborted = context.RequestAborted;
         try
         {
+            var attempt = authFailures.BeginAttempt(context);
             var identity = await AuthenticateAsync(ws, opts, aborted);
-            if (identity is null) return;
+            if (identity is null)
+            {
+                attempt.Failed();
+                return;
+            }
+            using var admitted = admission.Admit(identity.Tenant, request.CameraIds?.Count ?? 1, out var refusal);
+            if (admitted is null)
+            {
+                logger.LogDebug("Consumer of tenant {Tenant} refused: {Reason}", identity.Tenant, refusal);
+                await WebSocketMessages.CloseQuietlyAsync(ws, TryAgainLater, refusal!);
+                return;
+            }
             await StreamAsync(ws, identity.Tenant, request, aborted);
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException && aborted.IsCancellationRequested)
@@ -76,7 +106,11 @@ internal sealed class ConsumerWebSocketEndpoint(
         using (message)
         {
             var identity = message.Kind == WebSocketMessageType.Text && !message.TooBig ? Authenticate(message) : null;
-            if (identity is null) await WebSocketMessages.CloseQuietlyAsync(ws, PlexusJson.CloseUnauthorized, "unauthorized");
+            if (identity is null)
+            {
+                AuthFailureLimiter.FailCurrent(); // before the close: the client cannot reconnect before it counts
+                await WebSocketMessages.CloseQuietlyAsync(ws, PlexusJson.CloseUnauthorized, "unauthorized");
+            }
             return identity;
         }
     }

@@ -1,0 +1,68 @@
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using Router.Gateway.Security;
+
+namespace Router.Gateway.Admission;
+
+/// <summary>
+/// HTTP ingest limits per API key: requests per second and body bytes per second (token buckets, a second's worth of
+/// burst) and request bodies held at once (a concurrency limit, no queue). Partitions are the configured keys
+/// (<see cref="ApiKeyIdentity"/> instances), so their number is bounded by the configuration.
+/// </summary>
+internal sealed class IngestAdmission : IDisposable
+{
+    private readonly PartitionedRateLimiter<ApiKeyIdentity> _requests;
+    private readonly PartitionedRateLimiter<ApiKeyIdentity> _bytes;
+    private readonly PartitionedRateLimiter<ApiKeyIdentity> _held;
+
+    public IngestAdmission(IOptions<GatewayOptions> options)
+    {
+        var limits = options.Value.Limits;
+        var keys = ReferenceEqualityComparer.Instance;
+        _requests = PartitionedRateLimiter.Create<ApiKeyIdentity, ApiKeyIdentity>(
+            key => RateLimitPartition.GetTokenBucketLimiter(key, _ => PerSecond(limits.IngestRequestsPerSecondPerKey)), keys);
+        _bytes = PartitionedRateLimiter.Create<ApiKeyIdentity, ApiKeyIdentity>(
+            key => RateLimitPartition.GetTokenBucketLimiter(key, _ => PerSecond(limits.IngestBytesPerSecondPerKey)), keys);
+        _held = PartitionedRateLimiter.Create<ApiKeyIdentity, ApiKeyIdentity>(
+            key => RateLimitPartition.GetConcurrencyLimiter(key, _ => new ConcurrencyLimiterOptions
+            {
+                PermitLimit = Math.Max(1, limits.MaxHeldBodiesPerKey),
+                QueueLimit = 0,
+            }), keys);
+    }
+
+    /// <summary>
+    /// A token bucket that holds <paramref name="burst"/> tokens (at least <paramref name="perSecond"/>) and refills
+    /// <paramref name="perSecond"/> tokens a second: in tenths of a second when that divides evenly, else once a second.
+    /// </summary>
+    internal static TokenBucketRateLimiterOptions PerSecond(int perSecond, int burst = 0)
+    {
+        perSecond = Math.Max(1, perSecond);
+        var tenths = perSecond % 10 == 0;
+        return new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = Math.Max(perSecond, burst),
+            TokensPerPeriod = tenths ? perSecond / 10 : perSecond,
+            ReplenishmentPeriod = tenths ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        };
+    }
+
+    /// <summary>One request of <paramref name="key"/>; a failed lease means 429.</summary>
+    public RateLimitLease AcquireRequest(ApiKeyIdentity key) => _requests.AttemptAcquire(key);
+
+    /// <summary><paramref name="bytes"/> body bytes of <paramref name="key"/> (capped at the bucket size); a failed lease means 429.</summary>
+    public RateLimitLease AcquireBytes(ApiKeyIdentity key, long bytes, int bucketBytes) =>
+        _bytes.AttemptAcquire(key, (int)Math.Clamp(bytes, 0, Math.Max(1, bucketBytes)));
+
+    /// <summary>A held body of <paramref name="key"/>, to dispose when the request is answered; a failed lease means 429.</summary>
+    public RateLimitLease AcquireHeldBody(ApiKeyIdentity key) => _held.AttemptAcquire(key);
+
+    public void Dispose()
+    {
+        _requests.Dispose();
+        _bytes.Dispose();
+        _held.Dispose();
+    }
+}
