@@ -27,7 +27,7 @@ internal static class Program
         // hostile (not part of all): a normal tenant streams while a hostile tenant attacks (Scenarios/Hostile.cs).
         var attacks = new Option<string[]?>("--attacks") { Description = "hostile: attacks to run (bomb bombx8 frameflood authflood subscriptionflood heldbodies; default all)", AllowMultipleArgumentsPerToken = true };
         var attackSeconds = new Option<double?>("--attack-seconds") { Description = "hostile: length of each flood in seconds (default 10)" };
-        var settleSeconds = new Option<double?>("--settle-seconds") { Description = "hostile: seconds RSS is followed after the last attack (default 70)" };
+        var settleSeconds = new Option<double?>("--settle-seconds") { Description = "hostile: seconds RSS is followed after the last attack (default 80)" };
         var podLimit = new Option<int?>("--pod-limit-mib") { Description = "hostile: imitated pod memory limit in MiB (default 2048, deploy/k8s node; 0 = none)" };
         var quick = new Option<bool>("--quick") { Description = "short windows (3 s) and 2,000 idle subscribers: a smoke run" };
         var repo = new Option<string?>("--repo") { Description = "repository whose Release builds of src/Router.Node and src/Router.Gateway are run (default: the one containing the bench)" };
@@ -89,7 +89,7 @@ internal static class Program
                 {
                     Attacks = parse.GetValue(attacks) ?? [],
                     AttackDuration = TimeSpan.FromSeconds(parse.GetValue(attackSeconds) ?? 10),
-                    Settle = TimeSpan.FromSeconds(parse.GetValue(settleSeconds) ?? 70),
+                    Settle = TimeSpan.FromSeconds(parse.GetValue(settleSeconds) ?? 80),
                     PodLimitBytes = (parse.GetValue(podLimit) ?? 2048) * 1024L * 1024L,
                     OutJson = parse.GetValue(output) ?? Path.Combine(docs, "hostile.json"),
                 };

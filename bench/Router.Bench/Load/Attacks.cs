@@ -37,8 +37,8 @@ internal static class Attacks
         new("bomb x8", "eight such bombs back to back on one device socket", BombsOnSocketAsync),
         new("frame flood", "one device socket sending real frames as fast as it can", FrameFloodAsync),
         new("auth flood", "wrong-key auths from 8 parallel clients (consumer and device sockets), up to 5,000", AuthFloodAsync),
-        new("subscription flood", "6,000 unknown camera ids from 20 consumer sockets (300 each), held", SubscriptionFloodAsync),
         new("held bodies", "300 HTTP ingest requests sending headers + 600,000 of 1,000,000 bytes, then holding", HeldBodiesAsync),
+        new("subscription flood", "6,000 unknown camera ids from 20 consumer sockets (300 each), held", SubscriptionFloodAsync),
     ];
 
     /// <summary>

@@ -17,8 +17,8 @@ internal sealed record HostileSettings
     /// <summary>Measured after each attack's end, still in its window (work the server goes on with). Default 3 s.</summary>
     public TimeSpan Tail { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>After the last attack: how long RSS is followed (entities passivate after 60 s by default). Default 70 s.</summary>
-    public TimeSpan Settle { get; init; } = TimeSpan.FromSeconds(70);
+    /// <summary>After the last attack: how long RSS is followed (entities passivate after 60 s by default). Default 80 s.</summary>
+    public TimeSpan Settle { get; init; } = TimeSpan.FromSeconds(80);
 
     /// <summary>Memory limit of the pod (deploy/k8s node: 2 GiB); 0 = none. See <see cref="HostileScenario"/>.</summary>
     public long PodLimitBytes { get; init; } = 2L << 30;
@@ -110,7 +110,9 @@ internal sealed class HostileScenario(BenchContext ctx, HostileSettings settings
                 PrintRow(row);
             }
             var memory = await FollowMemoryAsync(rows[0].RestRssMb, ct);
+            var heap = await CountEntitiesAsync(ct);
             PrintTable(rows, memory);
+            o.WriteLine(heap);
             await File.WriteAllTextAsync(settings.OutJson, JsonSerializer.Serialize(new
             {
                 started_utc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
@@ -118,6 +120,7 @@ internal sealed class HostileScenario(BenchContext ctx, HostileSettings settings
                 pod_limit_mib = settings.PodLimitBytes >> 20,
                 rows,
                 memory,
+                heap,
             }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }), CancellationToken.None);
             o.WriteLine($"results: {settings.OutJson}; total time {total.Elapsed.TotalMinutes:0.0} min; server log(s) in {ctx.Settings.LogDir}");
             return rows.Skip(1).All(r => r.Pass) ? 0 : 1;
@@ -235,7 +238,7 @@ internal sealed class HostileScenario(BenchContext ctx, HostileSettings settings
         if (_server is null || _server.HasExited || settings.Settle <= TimeSpan.Zero) return points;
         ctx.Log($"after the attacks: following RSS for {settings.Settle.TotalSeconds:0} s (RSS at rest before them: {restMb:0} MB)");
         var sw = Stopwatch.StartNew();
-        var marks = new[] { 0, 10, 20, 30, 45, 60, 70, 90, 120 }.Select(s => TimeSpan.FromSeconds(s)).Where(s => s <= settings.Settle).Append(settings.Settle).Distinct();
+        var marks = new[] { 0, 10, 20, 30, 45, 60, 70, 80, 90, 120 }.Select(s => TimeSpan.FromSeconds(s)).Where(s => s <= settings.Settle).Append(settings.Settle).Distinct();
         foreach (var mark in marks)
         {
             var wait = mark - sw.Elapsed;
@@ -246,6 +249,47 @@ internal sealed class HostileScenario(BenchContext ctx, HostileSettings settings
             ctx.Log($"  +{sw.Elapsed.TotalSeconds:0} s: RSS {rss:0} MB");
         }
         return points;
+    }
+
+    /// <summary>
+    /// After the RSS follow-up: with <c>dotnet-gcdump</c> on PATH (or in ~/.dotnet/tools), dumps the server's heap (a full
+    /// GC) and counts the camera entities and gateway relays still alive; the normal tenant's camera and the demo camera
+    /// account for up to two of each, so more means the unknown camera ids' entities or relays did not go away.
+    /// </summary>
+    private async Task<string> CountEntitiesAsync(CancellationToken ct)
+    {
+        if (_server is null || _server.HasExited) return "heap: the server is gone";
+        var tool = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
+            .Append(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet/tools"))
+            .Select(d => Path.Combine(d, "dotnet-gcdump")).FirstOrDefault(File.Exists);
+        if (tool is null) return "heap: install dotnet-gcdump (dotnet tool install -g dotnet-gcdump) to count the entities and relays left";
+        var file = Path.Combine(Path.GetTempPath(), $"router-hostile-{_server.Pid}.gcdump");
+        var before = _server.Sample().RssBytes / 1e6;
+        var (code, _) = await RunToolAsync(tool, ["collect", "-p", _server.Pid.ToString(CultureInfo.InvariantCulture), "-o", file], ct);
+        if (code != 0 || !File.Exists(file)) return "heap: dotnet-gcdump collect failed";
+        var after = _server.Sample().RssBytes / 1e6;
+        var (_, report) = await RunToolAsync(tool, ["report", file], ct);
+        File.Delete(file);
+        long Count(string type) => report.Split('\n').Where(l => l.Contains(type + "  ", StringComparison.Ordinal))
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f => f.Length > 2 && long.TryParse(f[1], out _))
+            .Sum(f => long.Parse(f[1], CultureInfo.InvariantCulture));
+        return $"heap (dotnet-gcdump, a full GC): {Count("Router.Actors.Camera.CameraActor")} camera entities and " +
+               $"{Count("Router.Actors.Relay.CameraRelayActor")} relays alive (the normal tenant's and the demo camera: up to 2 each); " +
+               $"RSS {before:0} MB before the dump's full GC, {after:0} MB after";
+    }
+
+    private static async Task<(int Code, string Output)> RunToolAsync(string tool, IEnumerable<string> args, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEndAsync(ct);
+        _ = p.StandardError.ReadToEndAsync(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        try { await p.WaitForExitAsync(timeout.Token); }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { p.Kill(); return (-1, ""); }
+        return (p.ExitCode, await output);
     }
 
     private void PrintRow(HostileRow r) =>
