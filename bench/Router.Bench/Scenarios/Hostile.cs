@@ -32,6 +32,9 @@ internal sealed record HostileSettings
     public required string OutJson { get; init; }
 }
 
+/// <summary>RSS (MB) some seconds after the last attack.</summary>
+internal readonly record struct MemoryPoint(double AtSeconds, double RssMb);
+
 /// <summary>One row of the hostile table.</summary>
 internal sealed record HostileRow
 {
@@ -232,9 +235,9 @@ internal sealed class HostileScenario(BenchContext ctx, HostileSettings settings
     }
 
     /// <summary>After the last attack: RSS over <see cref="HostileSettings.Settle"/>, against the RSS at rest before the first attack.</summary>
-    private async Task<List<(double AtSeconds, double RssMb)>> FollowMemoryAsync(double restMb, CancellationToken ct)
+    private async Task<List<MemoryPoint>> FollowMemoryAsync(double restMb, CancellationToken ct)
     {
-        var points = new List<(double, double)>();
+        var points = new List<MemoryPoint>();
         if (_server is null || _server.HasExited || settings.Settle <= TimeSpan.Zero) return points;
         ctx.Log($"after the attacks: following RSS for {settings.Settle.TotalSeconds:0} s (RSS at rest before them: {restMb:0} MB)");
         var sw = Stopwatch.StartNew();
@@ -245,7 +248,7 @@ internal sealed class HostileScenario(BenchContext ctx, HostileSettings settings
             if (wait > TimeSpan.Zero) await Task.Delay(wait, ct);
             if (_server.HasExited) break;
             var rss = _server.Sample().RssBytes / 1e6;
-            points.Add((Math.Round(sw.Elapsed.TotalSeconds), Math.Round(rss)));
+            points.Add(new MemoryPoint(Math.Round(sw.Elapsed.TotalSeconds), Math.Round(rss)));
             ctx.Log($"  +{sw.Elapsed.TotalSeconds:0} s: RSS {rss:0} MB");
         }
         return points;
@@ -297,7 +300,7 @@ internal sealed class HostileScenario(BenchContext ctx, HostileSettings settings
                 $"peak {r.PeakRssMb:0} MB (+{r.PeakRssMb - r.RestRssMb:0}); {r.CpuSeconds:0.0} CPU-s in {r.WindowSeconds:0.0} s; " +
                 $"{(r.Survived ? "survived" : "DIED: " + r.Death)}");
 
-    private void PrintTable(List<HostileRow> rows, List<(double AtSeconds, double RssMb)> memory)
+    private void PrintTable(List<HostileRow> rows, List<MemoryPoint> memory)
     {
         var o = ctx.Out;
         o.WriteLine();
