@@ -11,7 +11,7 @@ using Router.Bench.Scenarios;
 namespace Router.Bench;
 
 /// <summary>
-/// <c>Router.Bench --scenario fanout|many|slow|crossnode|idle|all [--quick]</c>: starts the server under test as separate
+/// <c>Router.Bench --scenario fanout|many|slow|crossnode|idle|all|hostile [--quick]</c>: starts the server under test as separate
 /// processes (Router standalone, the Router cluster for S4, and the floor broadcaster, which is this executable with
 /// <c>--serve-floor</c>), drives them from this process with real JPEG frames through the public WebSocket protocols,
 /// prints tables and writes JSON and PNG charts.
@@ -23,7 +23,12 @@ internal static class Program
     private static Task<int> Main(string[] args)
     {
         var scenario = new Option<string>("--scenario") { Description = "fanout (S1), many (S2), slow (S3), crossnode (S4), idle (S5) or all", DefaultValueFactory = _ => "all" };
-        scenario.AcceptOnlyFromAmong([.. AllScenarios, "all"]);
+        scenario.AcceptOnlyFromAmong([.. AllScenarios, "all", "hostile"]);
+        // hostile (not part of all): a normal tenant streams while a hostile tenant attacks (Scenarios/Hostile.cs).
+        var attacks = new Option<string[]?>("--attacks") { Description = "hostile: attacks to run (bomb bombx8 frameflood authflood subscriptionflood heldbodies; default all)", AllowMultipleArgumentsPerToken = true };
+        var attackSeconds = new Option<double?>("--attack-seconds") { Description = "hostile: length of each flood in seconds (default 10)" };
+        var settleSeconds = new Option<double?>("--settle-seconds") { Description = "hostile: seconds RSS is followed after the last attack (default 80)" };
+        var podLimit = new Option<int?>("--pod-limit-mib") { Description = "hostile: imitated pod memory limit in MiB (default 2048, deploy/k8s node; 0 = none)" };
         var quick = new Option<bool>("--quick") { Description = "short windows (3 s) and 2,000 idle subscribers: a smoke run" };
         var repo = new Option<string?>("--repo") { Description = "repository whose Release builds of src/Router.Node and src/Router.Gateway are run (default: the one containing the bench)" };
         var build = new Option<bool>("--build") { Description = "dotnet build -c Release the server projects in --repo first" };
@@ -48,6 +53,7 @@ internal static class Program
         var root = new RootCommand("Router benchmark: fan-out, many cameras, slow consumers, cross-node, idle subscribers; Router against a bare Kestrel floor.")
         {
             scenario, quick, repo, build, output, charts, media, window, warmup, consumers, formats, servers, idle, cameras, profile, profileDir, logDir, routerEnv, serveFloor, port,
+            attacks, attackSeconds, settleSeconds, podLimit,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -77,6 +83,18 @@ internal static class Program
                 LogDir = parse.GetValue(logDir) ?? "/tmp/router-bench-logs",
                 RouterEnv = parse.GetValue(routerEnv) ?? [],
             };
+            if (settings.Scenario == "hostile")
+            {
+                var hostile = new HostileSettings
+                {
+                    Attacks = parse.GetValue(attacks) ?? [],
+                    AttackDuration = TimeSpan.FromSeconds(parse.GetValue(attackSeconds) ?? 10),
+                    Settle = TimeSpan.FromSeconds(parse.GetValue(settleSeconds) ?? 80),
+                    PodLimitBytes = (parse.GetValue(podLimit) ?? 2048) * 1024L * 1024L,
+                    OutJson = parse.GetValue(output) ?? Path.Combine(docs, "hostile.json"),
+                };
+                return await RunHostileAsync(settings, hostile, parse.GetValue(build), ct);
+            }
             return await RunAsync(settings, args, parse.GetValue(build), ct);
         });
         AppDomain.CurrentDomain.ProcessExit += (_, _) => ServerProcess.KillAll();
@@ -132,6 +150,22 @@ internal static class Program
             output.WriteLine($"results: {settings.OutJson}");
             output.WriteLine($"total time {sw.Elapsed.TotalMinutes:0.0} min");
             return 0;
+        }
+        finally
+        {
+            ServerProcess.KillAll();
+        }
+    }
+
+    private static async Task<int> RunHostileAsync(BenchSettings settings, HostileSettings hostile, bool build, CancellationToken ct)
+    {
+        try
+        {
+            if (build && !await BuildServersAsync(settings.Repo, Console.Out, ct)) return 2;
+            Console.WriteLine($"Loading frames from {settings.MediaPath} …");
+            var ctx = new BenchContext(settings, FrameSet.Load(settings.MediaPath, 150, 85), Console.Out);
+            ctx.Out.WriteLine($"Machine: {MachineInfo.Cores} cores ({MachineInfo.CpuModel}), load average at start {LoadAverage()}; Router: {settings.Repo} at {GitHead(settings.Repo)}");
+            return await new HostileScenario(ctx, hostile).RunAsync(ct);
         }
         finally
         {

@@ -9,6 +9,7 @@ try
 {
     var builder = WebApplication.CreateBuilder(args);
     var clusterOptions = RouterConfiguration.Cluster(builder.Configuration);
+    clusterOptions.Validate();
     var pullSources = RouterConfiguration.PullSources(builder.Configuration);
     builder.Services.AddRouterGateway(builder.Configuration);
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = RouterShutdown.Budget + TimeSpan.FromSeconds(5));
@@ -26,6 +27,11 @@ try
     return 0;
 }
 catch (OptionsValidationException e)
+{
+    Console.Error.WriteLine($"Router.Gateway: invalid configuration: {e.Message}");
+    return 2;
+}
+catch (RouterConfigurationException e)
 {
     Console.Error.WriteLine($"Router.Gateway: invalid configuration: {e.Message}");
     return 2;

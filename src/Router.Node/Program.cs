@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Router.Actors.Hosting;
 using Router.Node;
 
 try
@@ -12,6 +13,11 @@ catch (ArgumentException e)
     return 2;
 }
 catch (OptionsValidationException e)
+{
+    Console.Error.WriteLine($"Router.Node: invalid configuration: {e.Message}");
+    return 2;
+}
+catch (RouterConfigurationException e)
 {
     Console.Error.WriteLine($"Router.Node: invalid configuration: {e.Message}");
     return 2;

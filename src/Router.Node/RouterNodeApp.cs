@@ -18,6 +18,7 @@ public static class RouterNodeApp
     /// <summary>Builds the application from command-line <paramref name="args"/> (ASP.NET conventions).</summary>
     /// <exception cref="ArgumentException">The role is neither <c>standalone</c> nor <c>node</c>.</exception>
     /// <exception cref="InvalidOperationException">Configuration is invalid (pull sources).</exception>
+    /// <exception cref="RouterConfigurationException">The cluster timings are out of range.</exception>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The API keys are invalid (standalone).</exception>
     public static WebApplication Build(string[] args)
     {
@@ -30,6 +31,7 @@ public static class RouterNodeApp
 
         var demo = standalone ? StandaloneDemo.Create(builder.Configuration) : null;
         var clusterOptions = RouterConfiguration.Cluster(builder.Configuration);
+        clusterOptions.Validate();
         var cameraOptions = RouterConfiguration.Camera(builder.Configuration);
         var pullSources = demo is null
             ? RouterConfiguration.PullSources(builder.Configuration)

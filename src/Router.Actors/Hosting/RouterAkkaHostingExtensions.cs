@@ -46,8 +46,10 @@ public static class RouterAkkaHostingExtensions
     /// 1 MiB frame crosses, keep-majority split-brain resolver, sharding state in DData. With no seed nodes the
     /// process joins itself (standalone mode).
     /// </summary>
+    /// <exception cref="RouterConfigurationException">The cluster timings are out of range (<see cref="RouterClusterOptions.Validate"/>).</exception>
     public static AkkaConfigurationBuilder WithRouterCluster(this AkkaConfigurationBuilder builder, RouterClusterOptions options, params string[] roles)
     {
+        options.Validate();
         builder
             .WithRemoting(new RemoteOptions
             {

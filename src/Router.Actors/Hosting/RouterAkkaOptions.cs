@@ -29,28 +29,48 @@ public sealed class RouterClusterOptions
 
     /// <summary>
     /// How long the membership must be stable before the keep-majority split-brain resolver downs unreachable members.
-    /// Default 2 s. Measured on the 3+2 process cluster (ClusterFaultTests with ROUTER_TEST_LOGS, kill -9 of the node
-    /// hosting the camera): the crashed node is marked unreachable ~5 s after the kill, downed after stable-after,
-    /// removed ~1 s later, and its shards (and the coordinator singleton, if it lived there) start elsewhere after
-    /// <see cref="DownRemovalMargin"/> plus ~0.5 s. With 3 s frames resumed after 11.2–13.4 s (13.4 s on the CI
-    /// machine), too close to the 15 s goal; with Akka's default (20 s for this cluster size) far above it. A
-    /// shorter value downs a member that is merely paused for longer than failure detection plus this.
+    /// Default 7 s: Akka's split-brain resolver guide recommends at least 7 s for 5 members and 10 s for 10 (Router's
+    /// 3 nodes + 2–10 gateways; gossip here runs every 500 ms, twice Akka's rate, so 7 s also covers the larger sizes).
+    /// A member is marked unreachable ~5 s after its heartbeats stop (failure detector: 1 s heartbeats, 3 s acceptable
+    /// pause), so a member that stalls (GC pause, CPU throttling, a slow disk) for up to ~12 s is never downed; it only
+    /// reads unreachable meanwhile. The cost: after a kill -9 the crashed member's shards start elsewhere after ~5 s
+    /// detection + this + ~1 s removal + <see cref="DownRemovalMargin"/> + ~0.5 s (docs/deploy.md, "Cluster timings").
+    /// Must not exceed <see cref="DownRemovalMargin"/> (checked at start-up).
     /// </summary>
-    public TimeSpan SplitBrainStableAfter { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan SplitBrainStableAfter { get; set; } = TimeSpan.FromSeconds(7);
 
     /// <summary>
-    /// Margin before shards (and the shard coordinator singleton) of a removed member are started elsewhere: the
-    /// other side of a partition downs itself after its own stable-after, so this covers the skew between the sides.
-    /// Default 1 s. Measured (ClusterFaultTests, kill -9 of the node hosting the camera): with 2 s frames resumed after
-    /// 13.0–14.4 s, and 15.2 s when that node also hosted the coordinator singleton, over the 15 s goal. The cost of a
-    /// short margin is that after a real partition a camera entity can briefly run on both sides; a camera entity
-    /// keeps no durable state (live frames only), so that costs at most a second of duplicate work.
+    /// Margin before shards (and the shard coordinator singleton) of a removed member are started elsewhere. Across a
+    /// partition the minority side downs itself after its own <see cref="SplitBrainStableAfter"/>, measured from when
+    /// it saw the others unreachable; this margin gives it that long to stop its camera entities before the majority
+    /// starts them, so two live copies of one camera entity (both sending to relays) cannot run. Default 7 s; must be
+    /// at least <see cref="SplitBrainStableAfter"/> (checked at start-up, as Akka's own default makes them equal).
     /// </summary>
-    public TimeSpan DownRemovalMargin { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan DownRemovalMargin { get; set; } = TimeSpan.FromSeconds(7);
 
     /// <summary>Remoting socket send/receive buffer in bytes. Default 4 MiB.</summary>
     public int SocketBufferBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Checks the cluster timings: <see cref="SplitBrainStableAfter"/> above zero and <see cref="DownRemovalMargin"/> at
+    /// least <see cref="SplitBrainStableAfter"/>. Router.Node and Router.Gateway call this at start-up and exit with
+    /// code 2 and the message.
+    /// </summary>
+    /// <exception cref="RouterConfigurationException">A timing is out of range; the message names the settings.</exception>
+    public void Validate()
+    {
+        if (SplitBrainStableAfter <= TimeSpan.Zero)
+            throw new RouterConfigurationException($"Router:Cluster:SplitBrainStableAfter must be above zero (got {SplitBrainStableAfter})");
+        if (DownRemovalMargin < SplitBrainStableAfter)
+            throw new RouterConfigurationException(
+                $"Router:Cluster:DownRemovalMargin ({DownRemovalMargin}) must be at least Router:Cluster:SplitBrainStableAfter " +
+                $"({SplitBrainStableAfter}): a shorter margin lets the majority start a partitioned member's camera entities " +
+                "while that member still runs them (docs/deploy.md, \"Cluster timings\")");
+    }
 }
+
+/// <summary>A Router setting is out of range; the process does not start (exit code 2 with the message).</summary>
+public sealed class RouterConfigurationException(string message) : InvalidOperationException(message);
 
 /// <summary>Shutdown budget of a Router process.</summary>
 public static class RouterShutdown

@@ -38,6 +38,17 @@ public sealed class LocalCluster : IAsyncDisposable
 
     public IEnumerable<RouterProcess> All => _all;
 
+    /// <summary>
+    /// Split-brain stable-after and down-removal margin of the fault tests: 2 s each, faster than the defaults (7 s each,
+    /// docs/deploy.md) so a kill -9 recovers within the test's bound, and consistent with the rule margin ≥ stable-after
+    /// the processes check at start-up. <c>ROUTER_TEST_CLUSTER_TIMINGS=defaults</c> runs the cluster with the defaults
+    /// instead (to measure the kill -9 recovery a real deployment gets).
+    /// </summary>
+    public static readonly TimeSpan TestStableAfter = TimeSpan.FromSeconds(2);
+
+    /// <summary>True when <c>ROUTER_TEST_CLUSTER_TIMINGS=defaults</c>: the members run with the default cluster timings.</summary>
+    public static bool UsesDefaultTimings => Environment.GetEnvironmentVariable("ROUTER_TEST_CLUSTER_TIMINGS") == "defaults";
+
     public static async Task<LocalCluster> StartAsync()
     {
         var cluster = new LocalCluster();
@@ -66,6 +77,11 @@ public sealed class LocalCluster : IAsyncDisposable
                 "--Logging:LogLevel:Router=Information",
             ]);
             for (var i = 0; i < seeds.Count; i++) m.Args.Add($"--Router:Cluster:SeedNodes:{i}={seeds[i]}");
+            if (!UsesDefaultTimings)
+            {
+                m.Args.Add($"--Router:Cluster:SplitBrainStableAfter={TestStableAfter}");
+                m.Args.Add($"--Router:Cluster:DownRemovalMargin={TestStableAfter}");
+            }
             if (m.Dll == "Router.Node.dll") m.Args.Add("--role=node");
             else
             {
