@@ -75,7 +75,12 @@ public static class RouterNodeApp
         Console.WriteLine($"  Viewer:      {url}/#key={demo.ApiKey}");
         Console.WriteLine($"  Demo tenant: {StandaloneDemo.Tenant}, API key: {demo.ApiKey}{generated}");
         Console.WriteLine($"  Demo camera: lobby/main playing {demo.Camera.Url}");
-        Console.WriteLine($"  Push frames: dotnet run --project src/Router.Cli -- push --url {url.Replace("http", "ws")} --key <key> --source robot-01 --file clip.avi");
+        // Commands that work as printed, from the repository root (where scripts/run.sh runs): the demo key, and the
+        // clip the demo camera plays (the repo ships one), pushed as a camera of a new source.
+        var ws = url.Replace("http", "ws");
+        var clip = File.Exists(demo.Camera.Url) ? Path.GetRelativePath(Environment.CurrentDirectory, demo.Camera.Url) : "assets/media/lobby.avi";
+        Console.WriteLine($"  Push frames: dotnet run --project src/Router.Cli -- push --url {ws} --key {demo.ApiKey} --source robot-01 --camera front --file {clip} --loop");
+        Console.WriteLine($"  Watch them:  dotnet run --project src/Router.Cli -- watch --url {ws} --key {demo.ApiKey} --source robot-01");
         Console.WriteLine();
     }
 }
