@@ -140,6 +140,27 @@ internal static class Attacks
     private static async Task<string> FrameFloodAsync(AttackTarget t, CancellationToken ct)
     {
         await using var device = await HostileDevice.ConnectAsync(t, "flood-robot", ct);
+        // A consumer of the flooded camera (same tenant) counts what got through: sent - delivered - replies = dropped
+        // without a word (the consumer itself may conflate, so this is an upper bound on silent drops).
+        using var invoker = Connector.CreateInvoker(new ConnectOptions());
+        using var watcher = await Connector.ConnectAsync(new Uri(t.WsBase, "/v1/sources/flood-robot/video/stream?camera_id=flood&format=binary&timeout=600"),
+            invoker, new ConnectOptions(WebSocketBufferBytes: 256 * 1024), ct);
+        await watcher.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "auth", api_key = t.ApiKey }), WebSocketMessageType.Text, true, ct);
+        var delivered = 0L;
+        var watching = Task.Run(async () =>
+        {
+            var buffer = new byte[2 * 1024 * 1024];
+            try
+            {
+                while (watcher.State == WebSocketState.Open)
+                {
+                    var r = await watcher.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
+                    if (r.MessageType == WebSocketMessageType.Close) return;
+                    if (r.EndOfMessage && r.MessageType == WebSocketMessageType.Binary) Interlocked.Increment(ref delivered);
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException) { }
+        }, CancellationToken.None);
         var sent = 0L;
         var sw = Stopwatch.StartNew();
         string? error = null;
@@ -155,8 +176,11 @@ internal static class Attacks
         }
         catch (WebSocketException e) { error = Short(e.Message); }
         var seconds = sw.Elapsed.TotalSeconds;
-        await Task.Delay(500, ct); // replies in flight
-        return $"{sent:N0} frames in {seconds:0.0} s ({sent / seconds:N0}/s){(error is null ? "" : $", then {error}")}; replies: {device.Replies()}";
+        await Task.Delay(500, ct); // replies and frames in flight
+        Connector.AbortQuietly(watcher);
+        await watching.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ContinueWith(_ => { }, CancellationToken.None);
+        return $"{sent:N0} frames in {seconds:0.0} s ({sent / seconds:N0}/s){(error is null ? "" : $", then {error}")}; " +
+               $"a consumer of that camera got {Interlocked.Read(ref delivered):N0}; replies: {device.Replies()}";
     }
 
     private static async Task<string> AuthFloodAsync(AttackTarget t, CancellationToken ct)
