@@ -1,4 +1,4 @@
-namespace Router.Actors.Media;
+namespace Router.Protocol;
 
 /// <summary>The image size read from a JPEG's SOF header.</summary>
 /// <param name="Width">Width in pixels (1–65535).</param>

@@ -8,7 +8,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Router.Bench.Media;
-using Router.Bench.Wire;
+using Router.Protocol;
 
 namespace Router.Bench.Load;
 
@@ -201,8 +201,8 @@ internal static class Attacks
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
             ws = await Connector.ConnectAsync(uri, invoker, new ConnectOptions(), timeout.Token);
             var auth = device
-                ? JsonSerializer.SerializeToUtf8Bytes(new { type = "device_auth", api_key = key, source_id = "auth-robot" })
-                : JsonSerializer.SerializeToUtf8Bytes(new { type = "auth", api_key = key });
+                ? PlexusJson.BuildDeviceAuth(key, "auth-robot")
+                : PlexusJson.BuildConsumerAuth(key);
             await ws.SendAsync(auth, WebSocketMessageType.Text, true, timeout.Token);
             var buffer = new byte[4096];
             while (true)
@@ -249,7 +249,7 @@ internal static class Attacks
             try
             {
                 var ws = await Connector.ConnectAsync(uri, invoker, new ConnectOptions(), ct);
-                await ws.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "auth", api_key = t.ApiKey }), WebSocketMessageType.Text, true, ct);
+                await ws.SendAsync(PlexusJson.BuildConsumerAuth(t.ApiKey), WebSocketMessageType.Text, true, ct);
                 var init = await Connector.ReceiveTextAsync(ws, TimeSpan.FromSeconds(30), ct);
                 outcome = init is not null && init.Contains("\"init\"", StringComparison.Ordinal) ? "init" : $"closed {(int?)ws.CloseStatus} {ws.CloseStatusDescription}";
                 open.Add(ws);
@@ -368,7 +368,7 @@ internal static class Attacks
         {
             var invoker = Connector.CreateInvoker(new ConnectOptions());
             var ws = await Connector.ConnectAsync(new Uri(t.WsBase, "/ws/device"), invoker, new ConnectOptions(WebSocketBufferBytes: 64 * 1024), ct);
-            await ws.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "device_auth", api_key = t.ApiKey, source_id = sourceId }),
+            await ws.SendAsync(PlexusJson.BuildDeviceAuth(t.ApiKey, sourceId),
                 WebSocketMessageType.Text, true, ct);
             var reply = await Connector.ReceiveTextAsync(ws, TimeSpan.FromSeconds(15), ct);
             if (reply is null || !reply.Contains("\"authenticated\"", StringComparison.Ordinal))
@@ -378,11 +378,11 @@ internal static class Attacks
 
         public async Task SendFrameAsync(string cameraId, byte[] jpeg, int width, int height, CancellationToken ct)
         {
-            var length = FrameWire.HeaderLength(_sourceId, cameraId) + jpeg.Length;
+            var length = BinaryFrameCodec.HeaderLength(_sourceId, cameraId) + jpeg.Length;
             if (_buffer.Length < length) _buffer = new byte[length];
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             _lastTimestamp = Math.Max(now, _lastTimestamp + 1);
-            var n = FrameWire.WriteHeader(_buffer, _sourceId, cameraId, width, height, _lastTimestamp);
+            var n = BinaryFrameCodec.WriteHeader(new BinaryFrameHeader(_sourceId, cameraId, width, height, _lastTimestamp), _buffer);
             jpeg.CopyTo(_buffer.AsSpan(n));
             await _ws.SendAsync(_buffer.AsMemory(0, length), WebSocketMessageType.Binary, true, ct);
         }
