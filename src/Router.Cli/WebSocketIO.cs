@@ -36,7 +36,7 @@ internal static class WebSocketIO
 
     /// <summary>Sends one UTF-8 text message (a JSON message built by <see cref="Router.Protocol.PlexusJson"/>).</summary>
     public static Task SendTextAsync(WebSocket socket, byte[] utf8, CancellationToken cancellationToken) =>
-        socket.SendAsync(utf8, WebSocketMessageType.Text, true, cancellationToken).AsTask();
+        socket.SendAsync(utf8.AsMemory(), WebSocketMessageType.Text, true, cancellationToken).AsTask();
 
     /// <summary>Reads <c>"type"</c> and <c>"message"</c> of a JSON text message; nulls when absent or not JSON.</summary>
     public static (string? Type, string? Message) ReadTypeAndMessage(ReadOnlySpan<byte> json)

@@ -12,7 +12,6 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Router.Protocol;
 
 namespace Router.Tests.Cli;
 
@@ -245,8 +244,8 @@ internal sealed class TestConsumerServer : KestrelTestServer
                 switch (format)
                 {
                     case "binary":
-                        var message = Router.Actors.Protocol.BinaryFrameCodec.Encode(
-                            new Router.Actors.Protocol.BinaryFrameHeader(sourceId, camera, width, height, timestamp), jpeg);
+                        var message = Router.Protocol.BinaryFrameCodec.Encode(
+                            new Router.Protocol.BinaryFrameHeader(sourceId, camera, width, height, timestamp), jpeg);
                         await ws.SendAsync(message, WebSocketMessageType.Binary, true, ct);
                         break;
                     case "jpeg":
