@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Router.Bench.Media;
 using Router.Protocol;
 

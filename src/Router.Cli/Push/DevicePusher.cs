@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Router.Cli.FrameSources;
 using Router.Protocol;
 
