@@ -13,9 +13,11 @@ ARG RUNTIME_BASE_IMAGE=debian:bookworm-slim
 FROM ${SDK_IMAGE} AS build
 WORKDIR /source
 COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY src/Router.Protocol/Router.Protocol.csproj src/Router.Protocol/
 COPY src/Router.Actors/Router.Actors.csproj src/Router.Actors/
 COPY src/Router.Gateway/Router.Gateway.csproj src/Router.Gateway/
 RUN dotnet restore src/Router.Gateway/Router.Gateway.csproj -r linux-x64 -p:SelfContained=true
+COPY src/Router.Protocol/ src/Router.Protocol/
 COPY src/Router.Actors/ src/Router.Actors/
 COPY src/Router.Gateway/ src/Router.Gateway/
 RUN dotnet publish src/Router.Gateway/Router.Gateway.csproj --no-restore -c Release -r linux-x64 --self-contained true \

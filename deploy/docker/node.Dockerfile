@@ -14,6 +14,7 @@ FROM ${SDK_IMAGE} AS build
 WORKDIR /source
 # Restore first, from the project files only, so the package layer is cached across source changes.
 COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY src/Router.Protocol/Router.Protocol.csproj src/Router.Protocol/
 COPY src/Router.Actors/Router.Actors.csproj src/Router.Actors/
 COPY src/Router.Gateway/Router.Gateway.csproj src/Router.Gateway/
 COPY src/Router.Node/Router.Node.csproj src/Router.Node/

@@ -34,18 +34,9 @@ internal static class WebSocketIO
         }
     }
 
-    /// <summary>Sends a UTF-8 JSON text message built by <paramref name="write"/>.</summary>
-    public static Task SendJsonAsync(WebSocket socket, Action<Utf8JsonWriter> write, CancellationToken cancellationToken)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            write(writer);
-            writer.WriteEndObject();
-        }
-        return socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, true, cancellationToken).AsTask();
-    }
+    /// <summary>Sends one UTF-8 text message (a JSON message built by <see cref="Router.Protocol.PlexusJson"/>).</summary>
+    public static Task SendTextAsync(WebSocket socket, byte[] utf8, CancellationToken cancellationToken) =>
+        socket.SendAsync(utf8.AsMemory(), WebSocketMessageType.Text, true, cancellationToken).AsTask();
 
     /// <summary>Reads <c>"type"</c> and <c>"message"</c> of a JSON text message; nulls when absent or not JSON.</summary>
     public static (string? Type, string? Message) ReadTypeAndMessage(ReadOnlySpan<byte> json)

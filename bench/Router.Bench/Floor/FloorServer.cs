@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text.Json;
-using Router.Bench.Wire;
+using Router.Protocol;
 
 namespace Router.Bench.Floor;
 
@@ -64,10 +64,10 @@ internal static class FloorServer
                 (kind, len) = await ReceiveAsync(ws, buffer, ct);
                 if (kind == WebSocketMessageType.Close) return;
                 if (kind != WebSocketMessageType.Binary) continue;
-                if (!FrameWire.TryDecode(buffer.AsSpan(0, len), out _, out var cameraId, out var width, out var height, out var ts, out var offset))
+                if (!BinaryFrameCodec.TryDecode(buffer.AsSpan(0, len), out var frame, out var offset, out _))
                     continue;
-                if (string.IsNullOrEmpty(cameraId)) cameraId = "camera:0";
-                hub.Publish(sourceId, cameraId, buffer.AsSpan(offset, len - offset), width, height, ts);
+                var cameraId = string.IsNullOrEmpty(frame.CameraId) ? Identifiers.DefaultCameraId : frame.CameraId;
+                hub.Publish(sourceId, cameraId, buffer.AsSpan(offset, len - offset), frame.Width, frame.Height, frame.TimestampMs);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or JsonException or KeyNotFoundException or InvalidOperationException) { }
@@ -156,9 +156,9 @@ internal static class FloorServer
             var topic = _topics.GetOrAdd((sourceId, cameraId), _ => new Topic());
             var consumers = topic.Consumers;
             if (consumers.Length == 0) return;
-            var header = FrameWire.HeaderLength(sourceId, cameraId);
-            var binary = FrameWire.EncodeBinary(sourceId, cameraId, width, height, ts, jpeg);
-            var json = Volatile.Read(ref topic.JsonConsumers) > 0 ? FrameWire.BuildVideoFrameJson(sourceId, cameraId, jpeg, width, height, ts) : null;
+            var header = BinaryFrameCodec.HeaderLength(sourceId, cameraId);
+            var binary = BinaryFrameCodec.Encode(new BinaryFrameHeader(sourceId, cameraId, width, height, ts), jpeg);
+            var json = Volatile.Read(ref topic.JsonConsumers) > 0 ? PlexusJson.BuildVideoFrame(sourceId, cameraId, jpeg, width, height, ts) : null;
             var frame = new FloorFrame(binary, header, json);
             foreach (var c in consumers) c.Offer(frame);
         }

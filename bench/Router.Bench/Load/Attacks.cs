@@ -8,7 +8,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Router.Bench.Media;
-using Router.Bench.Wire;
+using Router.Protocol;
 
 namespace Router.Bench.Load;
 
@@ -49,7 +49,7 @@ internal static class Attacks
     public static byte[] BuildBomb(byte[] jpeg, int size = BombBytes, int width = BombWidth, int height = BombHeight)
     {
         var patched = (byte[])jpeg.Clone();
-        var sof = FindSof(patched) ?? throw new ArgumentException("no SOF marker in the JPEG", nameof(jpeg));
+        var sof = JpegHeader.FindStartOfFrame(patched) ?? throw new ArgumentException("no SOF marker in the JPEG", nameof(jpeg));
         BinaryPrimitives.WriteUInt16BigEndian(patched.AsSpan(sof + 5), (ushort)height);
         BinaryPrimitives.WriteUInt16BigEndian(patched.AsSpan(sof + 7), (ushort)width);
         var need = size - patched.Length;
@@ -69,21 +69,6 @@ internal static class Attacks
         }
         patched.AsSpan(2).CopyTo(bomb.AsSpan(pos));
         return bomb;
-    }
-
-    /// <summary>Offset of the SOF0–SOF15 marker (not DHT, JPG, DAC), walking the segments from SOI; null when none.</summary>
-    public static int? FindSof(ReadOnlySpan<byte> jpeg)
-    {
-        var pos = 2;
-        while (pos + 4 <= jpeg.Length)
-        {
-            if (jpeg[pos] != 0xFF) return null;
-            var marker = jpeg[pos + 1];
-            if (marker is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC) return pos;
-            if (marker is 0xD9 or 0xDA) return null;
-            pos += 2 + BinaryPrimitives.ReadUInt16BigEndian(jpeg[(pos + 2)..]);
-        }
-        return null;
     }
 
     private static async Task<string> BombHttpAsync(AttackTarget t, CancellationToken ct)
@@ -225,8 +210,8 @@ internal static class Attacks
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
             ws = await Connector.ConnectAsync(uri, invoker, new ConnectOptions(), timeout.Token);
             var auth = device
-                ? JsonSerializer.SerializeToUtf8Bytes(new { type = "device_auth", api_key = key, source_id = "auth-robot" })
-                : JsonSerializer.SerializeToUtf8Bytes(new { type = "auth", api_key = key });
+                ? PlexusJson.BuildDeviceAuth(key, "auth-robot")
+                : PlexusJson.BuildConsumerAuth(key);
             await ws.SendAsync(auth, WebSocketMessageType.Text, true, timeout.Token);
             var buffer = new byte[4096];
             while (true)
@@ -273,7 +258,7 @@ internal static class Attacks
             try
             {
                 var ws = await Connector.ConnectAsync(uri, invoker, new ConnectOptions(), ct);
-                await ws.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "auth", api_key = t.ApiKey }), WebSocketMessageType.Text, true, ct);
+                await ws.SendAsync(PlexusJson.BuildConsumerAuth(t.ApiKey), WebSocketMessageType.Text, true, ct);
                 var init = await Connector.ReceiveTextAsync(ws, TimeSpan.FromSeconds(30), ct);
                 outcome = init is not null && init.Contains("\"init\"", StringComparison.Ordinal) ? "init" : $"closed {(int?)ws.CloseStatus} {ws.CloseStatusDescription}";
                 open.Add(ws);
@@ -392,7 +377,7 @@ internal static class Attacks
         {
             var invoker = Connector.CreateInvoker(new ConnectOptions());
             var ws = await Connector.ConnectAsync(new Uri(t.WsBase, "/ws/device"), invoker, new ConnectOptions(WebSocketBufferBytes: 64 * 1024), ct);
-            await ws.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "device_auth", api_key = t.ApiKey, source_id = sourceId }),
+            await ws.SendAsync(PlexusJson.BuildDeviceAuth(t.ApiKey, sourceId),
                 WebSocketMessageType.Text, true, ct);
             var reply = await Connector.ReceiveTextAsync(ws, TimeSpan.FromSeconds(15), ct);
             if (reply is null || !reply.Contains("\"authenticated\"", StringComparison.Ordinal))
@@ -402,11 +387,11 @@ internal static class Attacks
 
         public async Task SendFrameAsync(string cameraId, byte[] jpeg, int width, int height, CancellationToken ct)
         {
-            var length = FrameWire.HeaderLength(_sourceId, cameraId) + jpeg.Length;
+            var length = BinaryFrameCodec.HeaderLength(_sourceId, cameraId) + jpeg.Length;
             if (_buffer.Length < length) _buffer = new byte[length];
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             _lastTimestamp = Math.Max(now, _lastTimestamp + 1);
-            var n = FrameWire.WriteHeader(_buffer, _sourceId, cameraId, width, height, _lastTimestamp);
+            var n = BinaryFrameCodec.WriteHeader(new BinaryFrameHeader(_sourceId, cameraId, width, height, _lastTimestamp), _buffer);
             jpeg.CopyTo(_buffer.AsSpan(n));
             await _ws.SendAsync(_buffer.AsMemory(0, length), WebSocketMessageType.Binary, true, ct);
         }

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Router.Bench.Media;
-using Router.Bench.Wire;
+using Router.Protocol;
 
 namespace Router.Bench.Load;
 
@@ -40,7 +39,7 @@ internal sealed class NormalTenant : IAsyncDisposable
             tenant._consumer = await Connector.ConnectAsync(
                 new Uri(wsBase, $"/v1/sources/{ledger.SourceId}/video/stream?camera_id={ledger.CameraId}&format=binary&timeout=86400"),
                 tenant._invoker, new ConnectOptions(), ct);
-            await tenant._consumer.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "auth", api_key = apiKey }), WebSocketMessageType.Text, true, ct);
+            await tenant._consumer.SendAsync(PlexusJson.BuildConsumerAuth(apiKey), WebSocketMessageType.Text, true, ct);
             var init = await Connector.ReceiveTextAsync(tenant._consumer, TimeSpan.FromSeconds(30), ct);
             if (init is null || !init.Contains("\"init\"", StringComparison.Ordinal))
                 throw new InvalidOperationException($"normal tenant consumer: no init: {init ?? "closed"}");
@@ -97,7 +96,7 @@ internal sealed class NormalTenant : IAsyncDisposable
                     ConsumerClosed = $"{ws.CloseStatus} {ws.CloseStatusDescription}";
                     return;
                 }
-                if (FrameWire.TryReadBinaryTimestamp(buffer.AsSpan(0, len), out _))
+                if (BinaryFrameCodec.TryReadTimestamp(buffer.AsSpan(0, len), out _))
                     lock (_arrivals) _arrivals.Add(now);
             }
         }

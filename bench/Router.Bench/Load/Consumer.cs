@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
 using HdrHistogram;
-using Router.Bench.Wire;
+using Router.Protocol;
 
 namespace Router.Bench.Load;
 
@@ -49,7 +49,7 @@ internal sealed class RunState
             }
             else if (format == "binary")
             {
-                FormatCheck = FrameWire.TryDecode(message, out _, out _, out var w, out _, out _, out var offset) && w > 0 &&
+                FormatCheck = BinaryFrameCodec.TryDecode(message, out var header, out var offset, out _) && header.Width > 0 &&
                               message[offset] == 0xFF && message[offset + 1] == 0xD8 ? "ok" : "binary frame malformed";
             }
             else
@@ -114,7 +114,7 @@ internal sealed class Consumer(int id, CameraLedger ledger, string format, RunSt
         var uri = new Uri(wsBase, $"/v1/sources/{Uri.EscapeDataString(Ledger.SourceId)}/video/stream?camera_id={Uri.EscapeDataString(Ledger.CameraId)}&format={format}");
         var invoker = shared ?? (_invoker = Connector.CreateInvoker(options, ep => LocalEndPoint = ep));
         _ws = await Connector.ConnectAsync(uri, invoker, options, ct);
-        await _ws.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "auth", api_key = apiKey }), WebSocketMessageType.Text, true, ct);
+        await _ws.SendAsync(PlexusJson.BuildConsumerAuth(apiKey), WebSocketMessageType.Text, true, ct);
         var init = await Connector.ReceiveTextAsync(_ws, TimeSpan.FromSeconds(30), ct);
         if (init is null || !init.Contains("\"init\"", StringComparison.Ordinal))
             throw new InvalidOperationException($"consumer {Id}: no init: {init ?? $"closed {_ws.CloseStatus} {_ws.CloseStatusDescription}"}");
@@ -178,8 +178,8 @@ internal sealed class Consumer(int id, CameraLedger ledger, string format, RunSt
         long ts = 0;
         bool ok = format switch
         {
-            "json" => type == WebSocketMessageType.Text && FrameWire.TryReadJsonTimestamp(message, out ts),
-            _ => FrameWire.TryReadBinaryTimestamp(message, out ts),
+            "json" => type == WebSocketMessageType.Text && PlexusJson.TryReadVideoFrameTimestamp(message, out ts),
+            _ => BinaryFrameCodec.TryReadTimestamp(message, out ts),
         };
         if (!ok)
         {
@@ -235,7 +235,7 @@ internal sealed class IdleConsumer
     public async Task ConnectAsync(Uri uri, string apiKey, HttpMessageInvoker invoker, ConnectOptions options, CancellationToken ct)
     {
         _ws = await Connector.ConnectAsync(uri, invoker, options, ct);
-        await _ws.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "auth", api_key = apiKey }), WebSocketMessageType.Text, true, ct);
+        await _ws.SendAsync(PlexusJson.BuildConsumerAuth(apiKey), WebSocketMessageType.Text, true, ct);
         var init = await Connector.ReceiveTextAsync(_ws, TimeSpan.FromSeconds(60), ct);
         if (init is null || !init.Contains("\"init\"", StringComparison.Ordinal))
             throw new InvalidOperationException($"idle consumer: no init: {init ?? "closed"}");

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text;
-using System.Text.Json;
 using Router.Bench.Media;
-using Router.Bench.Wire;
+using Router.Protocol;
 
 namespace Router.Bench.Load;
 
@@ -37,14 +36,7 @@ internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, i
     {
         _invoker = Connector.CreateInvoker(new ConnectOptions());
         _ws = await Connector.ConnectAsync(new Uri(wsBase, "/ws/device"), _invoker, new ConnectOptions(), ct);
-        var auth = JsonSerializer.SerializeToUtf8Bytes(new
-        {
-            type = "device_auth",
-            api_key = apiKey,
-            source_id = Ledger.SourceId,
-            platform = "router-bench",
-            agent_version = "1",
-        });
+        var auth = PlexusJson.BuildDeviceAuth(apiKey, Ledger.SourceId, "router-bench", "1");
         await _ws.SendAsync(auth, WebSocketMessageType.Text, true, ct);
         var reply = await Connector.ReceiveTextAsync(_ws, TimeSpan.FromSeconds(15), ct);
         if (reply is null || !reply.Contains("\"authenticated\"", StringComparison.Ordinal))
@@ -56,7 +48,7 @@ internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, i
     public async Task RunAsync(CancellationToken stop)
     {
         var ws = _ws ?? throw new InvalidOperationException("not connected");
-        var headerMax = FrameWire.HeaderLength(Ledger.SourceId, Ledger.CameraId);
+        var headerMax = BinaryFrameCodec.HeaderLength(Ledger.SourceId, Ledger.CameraId);
         var buffer = new byte[headerMax + frames.Frames.Max(f => f.Length)];
         var period = Stopwatch.Frequency / fps;
         var start = Stopwatch.GetTimestamp();
@@ -76,7 +68,7 @@ internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, i
                 }
                 var jpeg = frames[slot + frameOffset];
                 var (ts, seq) = Ledger.Next();
-                var n = FrameWire.WriteHeader(buffer, Ledger.SourceId, Ledger.CameraId, frames.Width, frames.Height, ts);
+                var n = BinaryFrameCodec.WriteHeader(new BinaryFrameHeader(Ledger.SourceId, Ledger.CameraId, frames.Width, frames.Height, ts), buffer);
                 jpeg.CopyTo(buffer.AsSpan(n));
                 n += jpeg.Length;
                 Ledger.Record(ts, seq, Stopwatch.GetTimestamp());

@@ -8,6 +8,7 @@ using Router.Actors.Identity;
 using Router.Actors.Media;
 using Router.Actors.Messages;
 using Router.Actors.Metrics;
+using Router.Protocol;
 
 namespace Router.Actors.Camera;
 

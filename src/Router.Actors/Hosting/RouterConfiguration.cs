@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Router.Actors.Camera;
 using Router.Actors.Identity;
+using Router.Protocol;
 
 namespace Router.Actors.Hosting;
 

@@ -1,5 +1,6 @@
 using OpenCvSharp;
 using Router.Actors.Messages;
+using Router.Protocol;
 
 namespace Router.Actors.Media;
 

@@ -1,5 +1,5 @@
 using Router.Actors.Identity;
-using Router.Actors.Protocol;
+using Router.Protocol;
 
 namespace Router.Actors.Messages;
 

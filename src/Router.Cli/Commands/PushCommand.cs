@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using Router.Cli.FrameSources;
 using Router.Cli.Push;
+using Router.Protocol;
 
 namespace Router.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Router.Cli.Watch;
+using Router.Protocol;
 
 namespace Router.Cli.Commands;
 

@@ -1,3 +1,5 @@
+using Router.Protocol;
+
 namespace Router.Cli.FrameSources;
 
 /// <summary>
@@ -42,8 +44,8 @@ internal sealed class JpegFolderFrameSource : IFrameSource
             next = 0;
         }
         var jpeg = File.ReadAllBytes(Files[next++]);
-        JpegInfo.TryReadSize(jpeg, out var width, out var height);
-        frame = new SourceFrame(jpeg, width, height);
+        JpegHeader.TryParse(jpeg, out var info, out _); // a broken file is sent as it is, with size 0×0 (unknown)
+        frame = new SourceFrame(jpeg, info.Width, info.Height);
         return true;
     }
 

@@ -1,9 +1,7 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Router.Cli.FrameSources;
-using Router.Cli.Protocol;
+using Router.Protocol;
 
 namespace Router.Cli.Push;
 
@@ -147,14 +145,7 @@ internal sealed class DevicePusher
     /// <summary>Sends <c>device_auth</c> and waits for the reply; null when authenticated.</summary>
     private async Task<Outcome?> AuthenticateAsync(ClientWebSocket socket, CancellationToken ct)
     {
-        await WebSocketIO.SendJsonAsync(socket, w =>
-        {
-            w.WriteString("type", "device_auth");
-            w.WriteString("api_key", settings.ApiKey);
-            w.WriteString("source_id", settings.SourceId);
-            w.WriteString("platform", "router-cli");
-            w.WriteString("agent_version", Units.ToolVersion);
-        }, ct);
+        await WebSocketIO.SendTextAsync(socket, PlexusJson.BuildDeviceAuth(settings.ApiKey, settings.SourceId, "router-cli", Units.ToolVersion), ct);
 
         using var authTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         authTimeout.CancelAfter(settings.AuthTimeout);
@@ -297,19 +288,7 @@ internal sealed class DevicePusher
             var header = new BinaryFrameHeader(settings.SourceId, settings.CameraId, frame.Width, frame.Height, captured.TimestampMs);
             return BinaryFrameCodec.Encode(header, frame.Jpeg);
         }
-        var buffer = new ArrayBufferWriter<byte>(((frame.Jpeg.Length + 2) / 3 * 4) + 160);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("type", "video_frame");
-            w.WriteString("camera_id", settings.CameraId);
-            w.WriteBase64String("frame", frame.Jpeg);
-            w.WriteNumber("width", frame.Width);
-            w.WriteNumber("height", frame.Height);
-            w.WriteNumber("timestamp", captured.TimestampMs);
-            w.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
+        return PlexusJson.BuildDeviceVideoFrame(settings.CameraId, frame.Jpeg, frame.Width, frame.Height, captured.TimestampMs);
     }
 
     private static async Task ObserveAsync(Task task)

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Router.Cli.FrameSources;
-using Router.Cli.Protocol;
+using Router.Protocol;
 
 namespace Router.Cli.Watch;
 
@@ -63,11 +63,7 @@ internal sealed class StreamWatcher(WatchSettings settings, TextWriter output, T
         int exitCode;
         try
         {
-            await WebSocketIO.SendJsonAsync(socket, w =>
-            {
-                w.WriteString("type", "auth");
-                w.WriteString("api_key", settings.ApiKey);
-            }, run.Token);
+            await WebSocketIO.SendTextAsync(socket, PlexusJson.BuildConsumerAuth(settings.ApiKey), run.Token);
             exitCode = await ReceiveUntilClosedOrStoppedAsync(socket, run.Token);
         }
         catch (Exception) when (run.IsCancellationRequested)
@@ -196,8 +192,8 @@ internal sealed class StreamWatcher(WatchSettings settings, TextWriter output, T
         if (settings.Format == "jpeg")
         {
             var jpeg = data.ToArray();
-            JpegInfo.TryReadSize(jpeg, out var width, out var height);
-            await OnFrameAsync(settings.Cameras.Count == 1 ? settings.Cameras[0] : "?", jpeg, width, height, null, ct);
+            JpegHeader.TryParse(jpeg, out var info, out _);
+            await OnFrameAsync(settings.Cameras.Count == 1 ? settings.Cameras[0] : "?", jpeg, info.Width, info.Height, null, ct);
             return;
         }
         if (!BinaryFrameCodec.TryDecode(data.Span, out var header, out var offset, out var decodeError))

@@ -2,10 +2,10 @@ using System.Net.WebSockets;
 using Microsoft.Extensions.Options;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
-using Router.Actors.Protocol;
 using Router.Gateway.Admission;
 using Router.Gateway.Security;
 using Router.Gateway.Streaming;
+using Router.Protocol;
 
 namespace Router.Gateway.Ingest;
 

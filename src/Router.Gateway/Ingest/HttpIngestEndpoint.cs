@@ -4,6 +4,7 @@ using Router.Actors.Identity;
 using Router.Actors.Messages;
 using Router.Gateway.Admission;
 using Router.Gateway.Security;
+using Router.Protocol;
 
 namespace Router.Gateway.Ingest;
 

@@ -7,6 +7,7 @@ using Router.Actors.Hosting;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
 using Router.Gateway.Security;
+using Router.Protocol;
 
 namespace Router.Gateway.Rest;
 

@@ -95,7 +95,7 @@ public sealed class ApiKeyStore
             error = $"Sha256 must be the 64 hex characters of the key's SHA-256 (got {sha.Length} characters{(sha.All(char.IsAsciiHexDigit) ? string.Empty : ", not all hex")})";
             return false;
         }
-        if (!Router.Actors.Identity.Identifiers.IsValidTenant(entry.Tenant, out error)) return false;
+        if (!Router.Protocol.Identifiers.IsValidTenant(entry.Tenant, out error)) return false;
         if (entry.Scopes is not { Count: > 0 })
         {
             error = $"Scopes is empty (give {ApiScopes.Ingest} and/or {ApiScopes.View})";

@@ -1,5 +1,4 @@
-using System.Text.Json;
-using Router.Actors.Identity;
+using Router.Protocol;
 
 namespace Router.Gateway.Streaming;
 
@@ -13,9 +12,8 @@ namespace Router.Gateway.Streaming;
 internal sealed record StreamRequest(string SourceId, IReadOnlyList<string>? CameraIds, FrameFormat Format, TimeSpan? Timeout, double MaxFps);
 
 /// <summary>
-/// Parses the consumer WebSocket's query parameters and its auth message. Never throws: any input gives a request or
-/// an error (HTTP 400), and any malformed auth message (bad JSON, invalid UTF-8, lone-surrogate escapes, wrong types)
-/// gives no key (close 4001).
+/// Parses the consumer WebSocket's query parameters (its auth message: <see cref="ConsumerMessageParser"/>). Never
+/// throws: any input gives a request or an error (HTTP 400).
 /// </summary>
 internal static class ConsumerRequestParser
 {
@@ -68,26 +66,5 @@ internal static class ConsumerRequestParser
         }
         error = null;
         return new StreamRequest(sourceId, cameras.Count == 0 ? null : cameras, format, timeout, maxFps);
-    }
-
-    /// <summary>The <c>api_key</c> of an <c>{"type":"auth","api_key":…}</c> message; null when the message is anything else.</summary>
-    public static string? ParseAuth(ReadOnlySpan<byte> message)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(message);
-            using var doc = JsonDocument.ParseValue(ref reader);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !Ingest.DeviceMessageParser.OnlyWhiteSpaceAfter(message, reader.BytesConsumed) ||
-                !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || !type.ValueEquals("auth") ||
-                !root.TryGetProperty("api_key", out var key) || key.ValueKind != JsonValueKind.String)
-                return null;
-            return key.GetString();
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            // InvalidOperationException: GetString of a string whose escapes are not valid UTF-16 (e.g. "\ud800").
-            return null;
-        }
     }
 }

@@ -8,9 +8,9 @@ using Router.Actors.Directory;
 using Router.Actors.Hosting;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
-using Router.Actors.Protocol;
 using Router.Gateway.Admission;
 using Router.Gateway.Security;
+using Router.Protocol;
 
 namespace Router.Gateway.Streaming;
 
@@ -117,7 +117,7 @@ internal sealed class ConsumerWebSocketEndpoint(
 
     private ApiKeyIdentity? Authenticate(ReceivedMessage message)
     {
-        var identity = keys.Authenticate(ConsumerRequestParser.ParseAuth(message.Span));
+        var identity = keys.Authenticate(ConsumerMessageParser.ParseAuth(message.Span));
         return identity is not null && identity.Has(ApiScopes.View) ? identity : null;
     }
 

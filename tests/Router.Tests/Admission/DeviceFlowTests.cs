@@ -1,6 +1,6 @@
 using System.Net.WebSockets;
 using System.Text.Json;
-using Router.Actors.Protocol;
+using Router.Protocol;
 using Router.Tests.EndToEnd;
 using Router.Tests.Support;
 using Xunit;

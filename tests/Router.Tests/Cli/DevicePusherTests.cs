@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
-using Router.Actors.Protocol;
 using Router.Cli.FrameSources;
 using Router.Cli.Push;
+using Router.Protocol;
 using Xunit;
 
 namespace Router.Tests.Cli;

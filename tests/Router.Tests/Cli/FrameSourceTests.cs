@@ -1,5 +1,6 @@
 using OpenCvSharp;
 using Router.Cli.FrameSources;
+using Router.Protocol;
 using Xunit;
 
 namespace Router.Tests.Cli;
@@ -20,8 +21,8 @@ public sealed class FrameSourceTests
             Assert.Equal((768, 576), (frame.Width, frame.Height));
             Assert.Equal([0xFF, 0xD8], frame.Jpeg[..2]);
             Assert.Equal([0xFF, 0xD9], frame.Jpeg[^2..]);
-            Assert.True(JpegInfo.TryReadSize(frame.Jpeg, out var w, out var h));
-            Assert.Equal((768, 576), (w, h));
+            Assert.True(JpegHeader.TryParse(frame.Jpeg, out var info, out _));
+            Assert.Equal((768, 576), (info.Width, info.Height));
             using var decoded = Cv2.ImDecode(frame.Jpeg, ImreadModes.Color);
             Assert.False(decoded.Empty());
             Assert.Equal((768, 576), (decoded.Width, decoded.Height));
@@ -104,12 +105,12 @@ public sealed class FrameSourceTests
     {
         foreach (var (name, width, height) in CliTestMedia.Jpegs)
         {
-            Assert.True(JpegInfo.TryReadSize(File.ReadAllBytes(Path.Combine(CliTestMedia.Dir, name)), out var w, out var h), name);
-            Assert.Equal((width, height), (w, h));
+            Assert.True(JpegHeader.TryParse(File.ReadAllBytes(Path.Combine(CliTestMedia.Dir, name)), out var info, out _), name);
+            Assert.Equal((width, height), (info.Width, info.Height));
         }
         var avi = File.ReadAllBytes(CliTestMedia.VideoPath).AsSpan(0, 4096).ToArray();
-        Assert.False(JpegInfo.TryReadSize(avi, out _, out _));
+        Assert.False(JpegHeader.TryParse(avi, out _, out _));
         var truncated = File.ReadAllBytes(Path.Combine(CliTestMedia.Dir, "baboon.jpg"))[..20];
-        Assert.False(JpegInfo.TryReadSize(truncated, out _, out _));
+        Assert.False(JpegHeader.TryParse(truncated, out _, out _));
     }
 }

@@ -244,8 +244,8 @@ internal sealed class TestConsumerServer : KestrelTestServer
                 switch (format)
                 {
                     case "binary":
-                        var message = Router.Actors.Protocol.BinaryFrameCodec.Encode(
-                            new Router.Actors.Protocol.BinaryFrameHeader(sourceId, camera, width, height, timestamp), jpeg);
+                        var message = Router.Protocol.BinaryFrameCodec.Encode(
+                            new Router.Protocol.BinaryFrameHeader(sourceId, camera, width, height, timestamp), jpeg);
                         await ws.SendAsync(message, WebSocketMessageType.Binary, true, ct);
                         break;
                     case "jpeg":

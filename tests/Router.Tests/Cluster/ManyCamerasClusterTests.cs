@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
-using Router.Actors.Protocol;
 using Router.Gateway.Security;
+using Router.Protocol;
 using Router.Tests.EndToEnd;
 using Router.Tests.Support;
 using Xunit;

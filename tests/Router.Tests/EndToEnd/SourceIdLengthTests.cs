@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.WebSockets;
 using Router.Actors.Identity;
-using Router.Actors.Protocol;
+using Router.Protocol;
 using Router.Tests.Support;
 using Xunit;
 

@@ -1,7 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using Router.Actors.Protocol;
+using Router.Protocol;
 
 namespace Router.Tests.EndToEnd;
 

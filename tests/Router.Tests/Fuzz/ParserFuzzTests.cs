@@ -4,9 +4,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using OpenCvSharp;
 using Router.Actors.Media;
-using Router.Actors.Protocol;
 using Router.Gateway.Ingest;
 using Router.Gateway.Streaming;
+using Router.Protocol;
 using Router.Tests.Support;
 using Xunit;
 
@@ -147,7 +147,7 @@ public sealed class ParserFuzzTests
             if (frame.Jpeg is not null) Assert.Null(frame.Error);
             if (frame.Error is not null) Assert.Null(frame.Jpeg);
             DeviceMessageParser.ParseAuth(bytes);
-            ConsumerRequestParser.ParseAuth(bytes);
+            ConsumerMessageParser.ParseAuth(bytes);
         }, iter: Mutations.Iterations);
     }
 
@@ -199,11 +199,11 @@ public sealed class ParserFuzzTests
     [InlineData("""[{"type":"auth","api_key":"k"}]""")]
     [InlineData("""{"type":"auth","api_key":"k"} {"type":"auth"}""")]
     public void Malformed_consumer_auth_gives_no_key(string json) =>
-        Assert.Null(ConsumerRequestParser.ParseAuth(Encoding.UTF8.GetBytes(json)));
+        Assert.Null(ConsumerMessageParser.ParseAuth(Encoding.UTF8.GetBytes(json)));
 
     [Fact]
     public void A_well_formed_consumer_auth_gives_its_key_even_with_white_space_around() =>
-        Assert.Equal("k", ConsumerRequestParser.ParseAuth(" {\"type\":\"auth\",\"api_key\":\"k\"}\r\n "u8));
+        Assert.Equal("k", ConsumerMessageParser.ParseAuth(" {\"type\":\"auth\",\"api_key\":\"k\"}\r\n "u8));
 
     private static readonly string[] QueryNames = ["camera_id", "format", "timeout", "max_fps", "timestamp", "x"];
 

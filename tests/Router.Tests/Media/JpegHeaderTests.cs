@@ -1,5 +1,6 @@
 using OpenCvSharp;
 using Router.Actors.Media;
+using Router.Protocol;
 using Xunit;
 
 namespace Router.Tests.Media;

@@ -1,5 +1,6 @@
 using Router.Actors.Media;
 using Router.Actors.Messages;
+using Router.Protocol;
 using Router.Tests.Hostile;
 using Xunit;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using OpenCvSharp;
 using Router.Actors.Media;
+using Router.Protocol;
 using Xunit;
 
 namespace Router.Tests.Media;

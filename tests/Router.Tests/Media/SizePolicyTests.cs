@@ -1,6 +1,7 @@
 using OpenCvSharp;
 using Router.Actors.Media;
 using Router.Actors.Messages;
+using Router.Protocol;
 using Xunit;
 
 namespace Router.Tests.Media;

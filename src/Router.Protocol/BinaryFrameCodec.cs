@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Router.Actors.Protocol;
+namespace Router.Protocol;
 
 /// <summary>
 /// Header of one binary frame message, the layout shared by Plexus device ingest (<c>/ws/device</c>) and
@@ -76,6 +76,25 @@ public static class BinaryFrameCodec
         header = new BinaryFrameHeader(sourceId, cameraId, (int)width, (int)height, ts);
         jpegOffset = pos;
         error = null;
+        return true;
+    }
+
+    /// <summary>
+    /// Reads only the timestamp of a binary frame message, without decoding the ids or allocating: a measuring
+    /// client's hot path. The ids are not checked for valid UTF-8 (use <see cref="TryDecode"/> for that).
+    /// </summary>
+    /// <param name="message">One whole binary message.</param>
+    /// <param name="timestampMs">Capture time, Unix epoch milliseconds, when the result is true.</param>
+    /// <returns>False when the message is of another type or truncated before the end of the header. Never throws.</returns>
+    public static bool TryReadTimestamp(ReadOnlySpan<byte> message, out long timestampMs)
+    {
+        timestampMs = 0;
+        if (message.Length < 2 || message[0] != FrameType) return false;
+        var pos = 1 + 1 + message[1];
+        if (message.Length < pos + 1) return false;
+        pos += 1 + message[pos];
+        if (message.Length < pos + 16) return false;
+        timestampMs = BinaryPrimitives.ReadInt64BigEndian(message[(pos + 8)..]);
         return true;
     }
 

@@ -1,4 +1,4 @@
-namespace Router.Actors.Media;
+namespace Router.Protocol;
 
 /// <summary>The image size read from a JPEG's SOF header.</summary>
 /// <param name="Width">Width in pixels (1–65535).</param>
@@ -30,15 +30,28 @@ public static class JpegHeader
     /// <returns>True when the data starts with SOI, has a SOFn header with non-zero width and height before SOS, and ends with EOI.</returns>
     public static bool TryParse(ReadOnlySpan<byte> jpeg, out JpegInfo info, out string? error)
     {
-        error = Check(jpeg, out info);
+        error = Check(jpeg, out info, out _);
         if (error is null) return true;
         info = default;
         return false;
     }
 
-    private static string? Check(ReadOnlySpan<byte> data, out JpegInfo info)
+    /// <summary>
+    /// The offset of the first SOFn segment's marker (its <c>FF</c> byte), found by the same walk as
+    /// <see cref="TryParse"/>: the frame height is at offset + 5 and the width at offset + 7 (u16 big-endian each).
+    /// </summary>
+    /// <param name="jpeg">A JPEG file, from SOI on; the data after the SOF header is not checked.</param>
+    /// <returns>The offset in bytes, or null when the data is not a JPEG or is malformed before its first SOF header.</returns>
+    public static int? FindStartOfFrame(ReadOnlySpan<byte> jpeg)
+    {
+        Check(jpeg, out _, out var sofOffset);
+        return sofOffset >= 0 ? sofOffset : null;
+    }
+
+    private static string? Check(ReadOnlySpan<byte> data, out JpegInfo info, out int sofOffset)
     {
         info = default;
+        sofOffset = -1;
         if (data.Length < 2 || data[0] != MarkerPrefix || data[1] != Soi) return "not a JPEG: missing SOI marker";
 
         var haveSof = false;
@@ -79,6 +92,7 @@ public static class JpegHeader
                 var width = (segment[3] << 8) | segment[4];
                 if (width == 0 || height == 0) return "JPEG width/height is zero";
                 info = new JpegInfo(width, height);
+                sofOffset = markerOffset;
                 haveSof = true;
             }
             else if (marker == Sos)

@@ -1,17 +1,25 @@
 using System.Text.Json;
-using Router.Actors.Protocol;
 
-namespace Router.Gateway.Ingest;
+namespace Router.Protocol;
 
 /// <summary>One device message after parsing: a frame, an error for the device, or neither (heartbeat, unknown type).</summary>
-/// <param name="CameraId">The camera_id as sent; null or empty means the default camera.</param>
-/// <param name="Jpeg">The JPEG bytes (not yet validated), or null when the message is not a frame.</param>
+/// <param name="CameraId">The camera_id as sent (not yet validated by <see cref="Identifiers"/>); null or empty means the
+/// default camera (<see cref="Identifiers.DefaultCameraId"/>).</param>
+/// <param name="Jpeg">The JPEG bytes (not yet validated, see <see cref="JpegHeader"/>), or null when the message is not a frame.</param>
 /// <param name="TimestampMs">Capture time, Unix epoch ms; 0 or less means "now".</param>
-/// <param name="Error">The error reply for the device, or null.</param>
-internal readonly record struct ParsedFrame(string? CameraId, byte[]? Jpeg, long TimestampMs, string? Error);
+/// <param name="Error">The error reply for the device (one sentence), or null.</param>
+public readonly record struct ParsedFrame(string? CameraId, byte[]? Jpeg, long TimestampMs, string? Error);
 
-/// <summary>The fields of a device's first (auth) message; every field is null when absent, not a string, or malformed.</summary>
-internal readonly record struct DeviceAuthMessage(string? Type, string? ApiKey, string? SourceId, string? Platform);
+/// <summary>
+/// The fields of a device's first message, <c>{"type":"device_auth","api_key","source_id","platform"}</c> (Plexus guide
+/// "Stream video end-to-end", ../shared/seeds/000_3292601d757eb650.txt); every field is null when absent, not a string,
+/// or malformed. The source_id is not yet validated (see <see cref="Identifiers.IsValidSourceId"/>).
+/// </summary>
+/// <param name="Type">The <c>type</c> field; <c>device_auth</c> for a valid auth message.</param>
+/// <param name="ApiKey">The <c>api_key</c> field.</param>
+/// <param name="SourceId">The <c>source_id</c> field.</param>
+/// <param name="Platform">The optional <c>platform</c> field (free text, for logs).</param>
+public readonly record struct DeviceAuthMessage(string? Type, string? ApiKey, string? SourceId, string? Platform);
 
 /// <summary>
 /// Parses what a device sends on <c>/ws/device</c>: the <c>device_auth</c> text message, binary frames
@@ -19,10 +27,10 @@ internal readonly record struct DeviceAuthMessage(string? Type, string? ApiKey, 
 /// malformed (bad JSON, invalid UTF-8, lone-surrogate escapes such as <c>"\ud800"</c>, wrong types, deep nesting, numbers
 /// out of range, base64 garbage), gives an error result (or, for auth, empty fields) that the endpoint answers as documented.
 /// </summary>
-internal static class DeviceMessageParser
+public static class DeviceMessageParser
 {
     /// <summary>JSON <c>timestamp</c> values below this are seconds (SDKs that send a float of seconds).</summary>
-    internal const double SecondsBelow = 100_000_000_000;
+    public const double SecondsBelow = 100_000_000_000;
 
     /// <summary>Reads the auth message's fields; all null when the text is not a JSON object.</summary>
     public static DeviceAuthMessage ParseAuth(ReadOnlySpan<byte> message)
@@ -42,7 +50,7 @@ internal static class DeviceMessageParser
         }
     }
 
-    /// <summary>Parses a binary frame message.</summary>
+    /// <summary>Parses a binary frame message (<see cref="BinaryFrameCodec"/>); the JPEG bytes are copied into a new array.</summary>
     public static ParsedFrame ParseBinary(ReadOnlySpan<byte> message)
     {
         if (!BinaryFrameCodec.TryDecode(message, out var header, out var offset, out var error))
