@@ -38,7 +38,12 @@ internal static class Attacks
         new("frame flood", "one device socket sending real frames as fast as it can", FrameFloodAsync),
         new("auth flood", "wrong-key auths from 8 parallel clients (consumer and device sockets), up to 5,000", AuthFloodAsync),
         new("held bodies", "300 HTTP ingest requests sending headers + 600,000 of 1,000,000 bytes, then holding", HeldBodiesAsync),
-        new("subscription flood", "6,000 unknown camera ids from 20 consumer sockets (300 each), held", SubscriptionFloodAsync),
+        new("subscription flood", "6,000 unknown camera ids from 20 consumer sockets (300 each), held",
+            (t, ct) => SubscriptionFloodAsync(t, sockets: 20, perSocket: 300, ct)),
+        // The same flood shaped to pass the per-connection camera limit (64 camera_ids): the tenant-wide connection and
+        // subscription limits, and the entities and relays it does create, are what is measured.
+        new("subscription flood at limits", "6,400 unknown camera ids from 100 consumer sockets (64 each, the per-connection limit), held",
+            (t, ct) => SubscriptionFloodAsync(t, sockets: 100, perSocket: 64, ct)),
     ];
 
     /// <summary>
@@ -243,16 +248,15 @@ internal static class Attacks
         }
     }
 
-    private static async Task<string> SubscriptionFloodAsync(AttackTarget t, CancellationToken ct)
+    private static async Task<string> SubscriptionFloodAsync(AttackTarget t, int sockets, int perSocket, CancellationToken ct)
     {
-        const int sockets = 20, perSocket = 300;
         var outcomes = new ConcurrentDictionary<string, int>();
         var open = new ConcurrentBag<ClientWebSocket>();
         using var invoker = Connector.CreateInvoker(new ConnectOptions());
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, sockets).Select(s => Task.Run(async () =>
         {
-            var ids = string.Join('&', Enumerable.Range(0, perSocket).Select(i => $"camera_id=u{s:00}-{i:000}"));
+            var ids = string.Join('&', Enumerable.Range(0, perSocket).Select(i => $"camera_id=u{s:000}-{i:000}"));
             var uri = new Uri(t.WsBase, $"/v1/sources/sub-flood/video/stream?{ids}&format=binary&timeout=600");
             string outcome;
             try
