@@ -6,7 +6,7 @@ using Router.Actors.Identity;
 using Router.Actors.Messages;
 using Router.Actors.Metrics;
 
-namespace Router.Actors.Relay;
+namespace Router.Actors.Gateway;
 
 /// <summary>
 /// A gateway's relay of one camera: every consumer on this gateway watching the camera subscribes here, and the relay

@@ -6,7 +6,7 @@ using Router.Actors.Identity;
 using Router.Actors.Messages;
 using Router.Actors.Metrics;
 
-namespace Router.Actors.Relay;
+namespace Router.Actors.Gateway;
 
 /// <summary>
 /// One per gateway process: routes local <see cref="Subscribe"/>/<see cref="Unsubscribe"/> to the
