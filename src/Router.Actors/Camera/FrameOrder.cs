@@ -8,7 +8,7 @@ namespace Router.Actors.Camera;
 /// ones. Equal timestamps are in order. (The gateway's <see cref="Gateway.CameraRelayActor"/> applies the same rule to
 /// the frames it relays, inline.)
 /// </summary>
-public static class FrameOrder
+internal static class FrameOrder
 {
     /// <summary>True when a frame stamped <paramref name="timestampMs"/> may follow the last one.</summary>
     /// <param name="lastTimestampMs">Timestamp of the last frame passed on (Unix epoch ms), or null when there was none.</param>

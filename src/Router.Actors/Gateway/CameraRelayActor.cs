@@ -24,7 +24,7 @@ namespace Router.Actors.Gateway;
 /// parent holds back subscriptions that arrive meanwhile and hands them to this relay (if it got a subscriber after
 /// all) or to its successor, so none is lost.
 /// </summary>
-public sealed class CameraRelayActor : ReceiveActor, IWithTimers
+internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
 {
     private readonly StreamKey _key;
     private readonly IActorRef _region;

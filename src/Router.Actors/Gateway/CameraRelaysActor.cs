@@ -16,7 +16,7 @@ namespace Router.Actors.Gateway;
 /// it (when it got a subscriber meanwhile and stays) or to a new relay started after it has terminated. So no
 /// <see cref="Subscribe"/> goes to a stopping relay's dead letters.
 /// </summary>
-public sealed class CameraRelaysActor : ReceiveActor
+internal sealed class CameraRelaysActor : ReceiveActor
 {
     /// <summary>Messages held back per stopping relay; beyond it they are dropped (a consumer subscription retries).</summary>
     public const int MaxBufferedPerRelay = 1000;
