@@ -30,7 +30,7 @@ internal static class Program
         var settleSeconds = new Option<double?>("--settle-seconds") { Description = "hostile: seconds RSS is followed after the last attack (default 80)" };
         var podLimit = new Option<int?>("--pod-limit-mib") { Description = "hostile: imitated pod memory limit in MiB (default 2048, deploy/k8s node; 0 = none)" };
         var quick = new Option<bool>("--quick") { Description = "short windows (3 s) and 2,000 idle subscribers: a smoke run" };
-        var repo = new Option<string?>("--repo") { Description = "repository whose Release builds of src/Router.Node and src/Router.Gateway are run (default: the one containing the bench)" };
+        var repo = new Option<string?>("--repo") { Description = "repository whose Release build of src/Router.Node (every role) is run (default: the one containing the bench)" };
         var build = new Option<bool>("--build") { Description = "dotnet build -c Release the server projects in --repo first" };
         var output = new Option<string?>("--out") { Description = "JSON results file (default docs/benchmarks/results.json, or results-quick.json with --quick)" };
         var charts = new Option<string?>("--charts") { Description = "directory for the PNG charts (default docs/benchmarks)" };
@@ -277,7 +277,7 @@ internal static class Program
 
     private static async Task<bool> BuildServersAsync(string repo, TextWriter output, CancellationToken ct)
     {
-        foreach (var project in new[] { "src/Router.Node/Router.Node.csproj", "src/Router.Gateway/Router.Gateway.csproj" })
+        foreach (var project in new[] { "src/Router.Node/Router.Node.csproj" })
         {
             output.WriteLine($"Building {project} (Release) in {repo} …");
             var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = repo, RedirectStandardOutput = true, RedirectStandardError = true };

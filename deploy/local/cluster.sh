@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts and stops a local Router cluster by hand: 3 node processes (Router.Node --role=node) and 2 gateway
-# processes (Router.Gateway) on 127.0.0.1, the same shape the fault tests (tests/Router.Tests/Cluster) run.
+# processes (Router.Node --role=gateway) on 127.0.0.1, the same shape the fault tests (tests/Router.Tests/Cluster) run.
 #
 #   deploy/local/cluster.sh up       build (Release), start, wait until every member is ready, print URLs and the key
 #   deploy/local/cluster.sh status   which processes run
@@ -38,7 +38,6 @@ up() {
   done
   scripts/setup.sh
   dotnet build src/Router.Node -c Release --no-restore -v quiet -nologo
-  dotnet build src/Router.Gateway -c Release --no-restore -v quiet -nologo
 
   local key=${ROUTER_DEMO_API_KEY:-}
   if [[ -z $key ]]; then
@@ -67,7 +66,7 @@ up() {
   done
   for i in 0 1; do
     local name="gateway-$i"
-    nohup dotnet "src/Router.Gateway/bin/Release/net10.0/Router.Gateway.dll" \
+    nohup dotnet "src/Router.Node/bin/Release/net10.0/Router.Node.dll" --role=gateway \
       "--urls=http://127.0.0.1:$((gateway_http + i))" "--Router:Cluster:Port=$((gateway_remoting + i))" "${common[@]}" \
       "--Router:ApiKeys:0:Sha256=$hash" --Router:ApiKeys:0:Tenant=demo --Router:ApiKeys:0:Name=demo \
       --Router:ApiKeys:0:Scopes:0=ingest --Router:ApiKeys:0:Scopes:1=view "${pull[@]}" >"$state/$name.log" 2>&1 &

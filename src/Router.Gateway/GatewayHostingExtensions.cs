@@ -42,6 +42,20 @@ public static class GatewayHostingExtensions
     }
 
     /// <summary>
+    /// Adds an API key with both scopes (ingest and view) for <paramref name="tenant"/> to the gateway's key store, beside
+    /// the configured <c>Router:ApiKeys</c> (standalone mode's demo key). The key itself is not kept, only its SHA-256.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tenant is not a valid identifier.</exception>
+    public static WebApplication AddRouterGatewayApiKey(this WebApplication app, string tenant, string apiKey, string name)
+    {
+        app.Services.GetRequiredService<ApiKeyStore>().Add(new ApiKeyEntry
+        {
+            Tenant = tenant, Sha256 = ApiKeyStore.HashKey(apiKey), Scopes = [ApiScopes.Ingest, ApiScopes.View], Name = name,
+        });
+        return app;
+    }
+
+    /// <summary>
     /// Maps the gateway's endpoints: <c>/ws/device</c>, <c>/v1/sources/{source_id}/video/stream</c>,
     /// <c>POST /v1/sources/{source_id}/video/frames</c>, <c>GET /v1/sources</c>, the snapshot, the viewer at <c>/</c>,
     /// <c>/healthz</c> and <c>/readyz</c>.

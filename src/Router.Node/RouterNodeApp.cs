@@ -1,14 +1,15 @@
 using Akka.Hosting;
 using Router.Actors.Hosting;
 using Router.Gateway;
-using Router.Gateway.Security;
 
 namespace Router.Node;
 
 /// <summary>
-/// Builds the Router.Node web application. Role <c>standalone</c> (default; configuration key <c>role</c> or
-/// <c>Router:Role</c>) runs the node and gateway roles in one process with the demo camera; role <c>node</c> runs the
-/// camera shard region and pull-source capture with HTTP only for <c>/healthz</c> and <c>/readyz</c>.
+/// Builds the Router.Node web application, the one Router executable. Role <c>standalone</c> (default; configuration
+/// key <c>role</c> or <c>Router:Role</c>) runs the node and gateway roles in one process with the demo camera; role
+/// <c>node</c> runs the camera shard region and pull-source capture with HTTP only for <c>/healthz</c> and
+/// <c>/readyz</c>; role <c>gateway</c> runs the HTTP/WebSocket endpoints (Router.Gateway) with a proxy to the camera
+/// shard region on the node members and the camera relays (needs <c>Router:Cluster:SeedNodes</c>).
 /// </summary>
 public static class RouterNodeApp
 {
@@ -16,17 +17,19 @@ public static class RouterNodeApp
     public const string DefaultUrl = "http://localhost:8080";
 
     /// <summary>Builds the application from command-line <paramref name="args"/> (ASP.NET conventions).</summary>
-    /// <exception cref="ArgumentException">The role is neither <c>standalone</c> nor <c>node</c>.</exception>
+    /// <exception cref="ArgumentException">The role is not <c>standalone</c>, <c>node</c> or <c>gateway</c>.</exception>
     /// <exception cref="InvalidOperationException">Configuration is invalid (pull sources).</exception>
     /// <exception cref="RouterConfigurationException">The cluster timings are out of range.</exception>
-    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The API keys are invalid (standalone).</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The API keys are invalid (standalone, gateway).</exception>
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
         var role = builder.Configuration["role"] ?? builder.Configuration["Router:Role"] ?? "standalone";
-        if (role is not ("standalone" or "node"))
-            throw new ArgumentException($"unknown role '{role}' (use standalone or node; the gateway role is Router.Gateway)", nameof(args));
+        if (role is not ("standalone" or "node" or "gateway"))
+            throw new ArgumentException($"unknown role '{role}' (use standalone, node or gateway)", nameof(args));
         var standalone = role == "standalone";
+        var hasNode = role != "gateway";
+        var hasGateway = role != "node";
         if (standalone && builder.Configuration["urls"] is null) builder.WebHost.UseUrls(DefaultUrl);
 
         var demo = standalone ? StandaloneDemo.Create(builder.Configuration) : null;
@@ -37,26 +40,32 @@ public static class RouterNodeApp
             ? RouterConfiguration.PullSources(builder.Configuration)
             : RouterConfiguration.PullSources(builder.Configuration, demo.Camera);
 
-        if (standalone) builder.Services.AddRouterGateway(builder.Configuration);
+        if (hasGateway) builder.Services.AddRouterGateway(builder.Configuration);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = RouterShutdown.Budget + TimeSpan.FromSeconds(5));
         builder.Services.AddAkka(clusterOptions.SystemName, akka =>
         {
             akka.WithRouterSerialization()
-                .WithRouterCluster(clusterOptions, standalone ? [RouterRoles.Node, RouterRoles.Gateway] : [RouterRoles.Node])
-                .WithCameraDirectory(pullSources)
-                .WithCameraShardRegion(cameraOptions, pullSources);
-            if (standalone) akka.WithCameraRelays(cameraOptions);
+                .WithRouterCluster(clusterOptions, role switch
+                {
+                    "node" => [RouterRoles.Node],
+                    "gateway" => [RouterRoles.Gateway],
+                    _ => [RouterRoles.Node, RouterRoles.Gateway],
+                })
+                .WithCameraDirectory(pullSources);
+            if (hasNode) akka.WithCameraShardRegion(cameraOptions, pullSources);
+            else akka.WithCameraShardProxy();
+            if (hasGateway) akka.WithCameraRelays(cameraOptions);
         });
 
         var app = builder.Build();
-        if (demo is null)
+        if (!hasGateway)
         {
             app.MapRouterHealth();
             return app;
         }
-        app.Services.GetRequiredService<ApiKeyStore>().Add(demo.KeyEntry);
-        app.MapRouterGateway();
-        if (builder.Configuration.GetValue("Router:Demo:PrintBanner", true))
+        if (demo is not null) app.AddRouterGatewayApiKey(StandaloneDemo.Tenant, demo.ApiKey, "demo");
+        app.MapRouterGateway(); // the API keys are validated when the host starts (ValidateOnStart)
+        if (demo is not null && builder.Configuration.GetValue("Router:Demo:PrintBanner", true))
             app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, demo));
         return app;
     }

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using Router.Actors.Camera;
 using Router.Actors.Identity;
 using Router.Actors.Media;
-using Router.Gateway.Security;
 
 namespace Router.Node;
 
@@ -38,7 +37,4 @@ internal sealed class StandaloneDemo
         var url = DemoMedia.ResolveDemoUrl(configuration["Router:Demo:Url"]);
         return new StandaloneDemo(key!, generated, new PullSourceDefinition(new StreamKey(Tenant, "lobby", "main"), url));
     }
-
-    /// <summary>The key entry to add to the <see cref="ApiKeyStore"/> (both scopes).</summary>
-    public ApiKeyEntry KeyEntry => new() { Tenant = Tenant, Sha256 = ApiKeyStore.HashKey(ApiKey), Scopes = [ApiScopes.Ingest, ApiScopes.View], Name = "demo" };
 }

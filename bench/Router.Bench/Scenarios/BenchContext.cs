@@ -48,9 +48,8 @@ internal sealed class BenchContext(BenchSettings settings, FrameSet frames, Text
 
     public TimeSpan Warmup => TimeSpan.FromSeconds(Settings.WarmupSeconds);
 
+    /// <summary>Router's one executable; its role (standalone, node, gateway) is chosen with <c>--role</c>.</summary>
     public string NodeDll => Path.Combine(Settings.Repo, "src/Router.Node/bin/Release/net10.0/Router.Node.dll");
-
-    public string GatewayDll => Path.Combine(Settings.Repo, "src/Router.Gateway/bin/Release/net10.0/Router.Gateway.dll");
 
     public string BenchDll => typeof(BenchContext).Assembly.Location;
 

@@ -277,7 +277,7 @@ internal sealed class HostileScenario(BenchContext ctx, HostileSettings settings
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f => f.Length > 2 && long.TryParse(f[1], out _))
             .Sum(f => long.Parse(f[1], CultureInfo.InvariantCulture));
         return $"heap (dotnet-gcdump, a full GC): {Count("Router.Actors.Camera.CameraActor")} camera entities and " +
-               $"{Count("Router.Actors.Relay.CameraRelayActor")} relays alive (the normal tenant's and the demo camera: up to 2 each); " +
+               $"{Count("Router.Actors.Gateway.CameraRelayActor")} relays alive (the normal tenant's and the demo camera: up to 2 each); " +
                $"RSS {before:0} MB before the dump's full GC, {after:0} MB after";
     }
 

@@ -104,7 +104,7 @@ internal sealed class ScenarioRunner(BenchContext ctx, BenchResults results)
         var result = new CrossNodeResult();
         results.CrossNode = result;
         var counts = ctx.Settings.Quick ? new[] { 1, 10 } : [1, 10, 100];
-        ctx.Log($"S4 cross-node: Router.Node --role node + Router.Gateway; 1 camera at 30 fps → {string.Join('/', counts)} binary consumers on the gateway");
+        ctx.Log($"S4 cross-node: Router.Node --role node + Router.Node --role gateway; 1 camera at 30 fps → {string.Join('/', counts)} binary consumers on the gateway");
         Target cluster;
         try
         {

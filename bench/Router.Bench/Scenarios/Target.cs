@@ -51,11 +51,10 @@ internal sealed class Target : IAsyncDisposable
         return await ReadyAsync(new Target("floor", new Uri($"http://127.0.0.1:{port}"), port, [server]), ct);
     }
 
-    /// <summary>S4: Router.Node with role node (the camera shard) and Router.Gateway (consumers, devices), joined in one cluster.</summary>
+    /// <summary>S4: Router.Node with role node (the camera shard) and with role gateway (consumers, devices), joined in one cluster.</summary>
     public static async Task<Target> StartClusterAsync(BenchContext ctx, CancellationToken ct)
     {
         Require(ctx.NodeDll);
-        Require(ctx.GatewayDll);
         int nodeHttp = Ports.Free(), nodeRemote = Ports.Free(), gwHttp = Ports.Free(), gwRemote = Ports.Free();
         var seed = $"akka.tcp://router@127.0.0.1:{nodeRemote}";
         var node = ServerProcess.Start("node", "dotnet",
@@ -67,11 +66,11 @@ internal sealed class Target : IAsyncDisposable
         {
             await node.WaitReadyAsync($"http://127.0.0.1:{nodeHttp}/readyz", TimeSpan.FromSeconds(90), ct);
             var gateway = ServerProcess.Start("gateway", "dotnet",
-                [ctx.GatewayDll, "--urls", $"http://127.0.0.1:{gwHttp}", $"--Router:Cluster:Port={gwRemote}",
+                [ctx.NodeDll, "--role", "gateway", "--urls", $"http://127.0.0.1:{gwHttp}", $"--Router:Cluster:Port={gwRemote}",
                  $"--Router:Cluster:SeedNodes:0={seed}", "--Logging:LogLevel:Default=Warning",
                  "--Router:ApiKeys:0:Tenant=bench", $"--Router:ApiKeys:0:Sha256={ctx.ApiKeySha256}",
                  "--Router:ApiKeys:0:Scopes:0=ingest", "--Router:ApiKeys:0:Scopes:1=view", "--Router:ApiKeys:0:Name=bench"],
-                RouterEnv(ctx, new Dictionary<string, string>()), Path.GetDirectoryName(ctx.GatewayDll)!, ctx.Settings.LogDir);
+                RouterEnv(ctx, new Dictionary<string, string>()), Path.GetDirectoryName(ctx.NodeDll)!, ctx.Settings.LogDir);
             processes.Add(gateway);
             await gateway.WaitReadyAsync($"http://127.0.0.1:{gwHttp}/readyz", TimeSpan.FromSeconds(90), ct);
             var target = new Target("router-cluster", new Uri($"http://127.0.0.1:{gwHttp}"), gwHttp, processes)

@@ -19,7 +19,7 @@ namespace Router.Actors.Camera;
 /// wins), so a slow subscriber only loses its own frames. A configured pull source captures only while the camera has
 /// subscribers.
 /// </summary>
-public sealed class CameraActor : ReceiveActor, IWithTimers
+internal sealed class CameraActor : ReceiveActor, IWithTimers
 {
     private const string StatusTimer = "status";
     private readonly StreamKey _key;

@@ -7,7 +7,7 @@ namespace Router.Actors.Camera;
 /// Routes <see cref="ICameraCommand"/>s to camera entities: entity id <c>{tenant}/{source_id}/{camera_id}</c>,
 /// shard = murmur hash of the entity id modulo <see cref="ShardCount"/>.
 /// </summary>
-public sealed class CameraMessageExtractor : HashCodeMessageExtractor
+internal sealed class CameraMessageExtractor : HashCodeMessageExtractor
 {
     /// <summary>Number of shards. Never change it on a running cluster: it decides where every camera lives.</summary>
     public const int ShardCount = 100;

@@ -5,10 +5,10 @@ namespace Router.Actors.Camera;
 /// a consumer's subscription on the gateway): a frame older than the last one is refused, unless the last one was
 /// passed on at least <c>maxAge</c> ago by the wall clock. The exception lets a camera recover from a device clock
 /// reset: after a short gap its frames flow again, instead of being refused until the new timestamps pass the old
-/// ones. Equal timestamps are in order. (The gateway's <see cref="Relay.CameraRelayActor"/> applies the same rule to
+/// ones. Equal timestamps are in order. (The gateway's <see cref="Gateway.CameraRelayActor"/> applies the same rule to
 /// the frames it relays, inline.)
 /// </summary>
-public static class FrameOrder
+internal static class FrameOrder
 {
     /// <summary>True when a frame stamped <paramref name="timestampMs"/> may follow the last one.</summary>
     /// <param name="lastTimestampMs">Timestamp of the last frame passed on (Unix epoch ms), or null when there was none.</param>

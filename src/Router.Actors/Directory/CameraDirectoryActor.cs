@@ -16,7 +16,7 @@ namespace Router.Actors.Directory;
 /// every directory publishes its counts (<see cref="ViewerCounts"/>, topic <see cref="ViewerTopic"/>) so that each one
 /// can answer the number of viewers per camera summed over all gateway processes.
 /// </summary>
-public sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
+internal sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
 {
     /// <summary>The DistributedPubSub topic for camera status.</summary>
     public const string Topic = "router.camera-status";

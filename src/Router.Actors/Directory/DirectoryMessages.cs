@@ -6,7 +6,7 @@ using Router.Actors.Messages;
 namespace Router.Actors.Directory;
 
 /// <summary>Sent by a camera entity to its node's directory, which publishes the status to every node.</summary>
-public sealed record PublishCameraStatus(CameraStatus Status) : INoSerializationVerificationNeeded;
+internal sealed record PublishCameraStatus(CameraStatus Status) : INoSerializationVerificationNeeded;
 
 /// <summary>Ask the local directory for a tenant's online cameras (optionally of one source); replies <see cref="OnlineCameras"/>.</summary>
 public sealed record GetOnlineCameras(string Tenant, string? SourceId = null) : INoSerializationVerificationNeeded;
@@ -27,10 +27,10 @@ public sealed record OnlineCameras(IReadOnlyList<CameraStatus> Cameras, IReadOnl
 /// directory counts <paramref name="Viewer"/> as one viewer of the camera until the viewer stops, and shares its counts
 /// with every other directory (<see cref="ViewerCounts"/>).
 /// </summary>
-public sealed record WatchingCamera(StreamKey Key, IActorRef Viewer) : INoSerializationVerificationNeeded;
+internal sealed record WatchingCamera(StreamKey Key, IActorRef Viewer) : INoSerializationVerificationNeeded;
 
 /// <summary>One camera's viewer count in <see cref="ViewerCounts"/>.</summary>
-public readonly record struct ViewerCount(StreamKey Key, int Viewers);
+internal readonly record struct ViewerCount(StreamKey Key, int Viewers);
 
 /// <summary>
 /// The viewers per camera of one process (its directory's <see cref="WatchingCamera"/> registrations), published about
@@ -39,13 +39,13 @@ public readonly record struct ViewerCount(StreamKey Key, int Viewers);
 /// </summary>
 /// <param name="Origin">Unique id of the publishing directory (one per process start).</param>
 /// <param name="Counts">Cameras with at least one viewer; empty when the origin has none.</param>
-public sealed record ViewerCounts(string Origin, IReadOnlyList<ViewerCount> Counts) : IRouterMessage, IDeadLetterSuppression;
+internal sealed record ViewerCounts(string Origin, IReadOnlyList<ViewerCount> Counts) : IRouterMessage, IDeadLetterSuppression;
 
 /// <summary>
 /// Ask the local directory to send <see cref="CameraCameOnline"/> to <paramref name="Watcher"/> for every camera of a
 /// source that is online now or comes online later, until the watcher stops.
 /// </summary>
-public sealed record WatchSourceCameras(string Tenant, string SourceId, IActorRef Watcher) : INoSerializationVerificationNeeded;
+internal sealed record WatchSourceCameras(string Tenant, string SourceId, IActorRef Watcher) : INoSerializationVerificationNeeded;
 
 /// <summary>A camera of a watched source is online (see <see cref="WatchSourceCameras"/>).</summary>
-public sealed record CameraCameOnline(StreamKey Key) : INoSerializationVerificationNeeded;
+internal sealed record CameraCameOnline(StreamKey Key) : INoSerializationVerificationNeeded;

@@ -18,7 +18,7 @@ public sealed class CameraRegion;
 /// <summary>Registry key of the node-local <see cref="CameraDirectoryActor"/>.</summary>
 public sealed class CameraDirectory;
 
-/// <summary>Registry key of the gateway's <see cref="Relay.CameraRelaysActor"/> (consumers subscribe through it).</summary>
+/// <summary>Registry key of the gateway's <see cref="Gateway.CameraRelaysActor"/> (consumers subscribe through it).</summary>
 public sealed class CameraRelays;
 
 /// <summary>The cluster roles of Router.</summary>
@@ -132,7 +132,7 @@ public static class RouterAkkaHostingExtensions
     public static AkkaConfigurationBuilder WithCameraRelays(this AkkaConfigurationBuilder builder, CameraOptions options) =>
         builder.WithFanOutDispatcher(options.FanOutThreads).WithActors((system, registry) =>
             registry.Register<CameraRelays>(system.ActorOf(
-                Relay.CameraRelaysActor.Props(registry.Get<CameraRegion>(), options), "camera-relays")));
+                Gateway.CameraRelaysActor.Props(registry.Get<CameraRegion>(), options), "camera-relays")));
 
     /// <summary>The <c>gateway</c> role without local entities: a proxy to the camera shard region on <c>node</c> members.</summary>
     public static AkkaConfigurationBuilder WithCameraShardProxy(this AkkaConfigurationBuilder builder) =>

@@ -3,7 +3,7 @@ using Router.Actors.Messages;
 namespace Router.Actors.Media;
 
 /// <summary>A frame that the ingest path refuses; <see cref="Reason"/> says why (and so which HTTP status a gateway answers).</summary>
-public sealed class FrameRejectedException : Exception
+internal sealed class FrameRejectedException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="reason">Why the frame was rejected.</param>

@@ -13,7 +13,7 @@ namespace Router.Actors.Media;
 /// <param name="Height">Height in pixels.</param>
 /// <param name="TimestampMs">Wall-clock capture time, Unix epoch milliseconds.</param>
 /// <param name="Sequence">1 for the first frame of a <see cref="PullSourceCapture"/>, then +1 per frame (also across file loops, reconnects and restarts).</param>
-public sealed record CapturedFrame(byte[] Jpeg, int Width, int Height, long TimestampMs, long Sequence);
+internal sealed record CapturedFrame(byte[] Jpeg, int Width, int Height, long TimestampMs, long Sequence);
 
 /// <summary>
 /// Pulls frames from a video source on a dedicated background thread, encodes each as JPEG and hands it to a callback.
@@ -33,7 +33,7 @@ public sealed record CapturedFrame(byte[] Jpeg, int Width, int Height, long Time
 /// the capture thread: they are logged, including exceptions thrown by the callback.</para>
 /// <para>The callback runs on the capture thread and should return quickly (for example by sending a message to an actor).</para>
 /// </remarks>
-public sealed partial class PullSourceCapture : IDisposable
+internal sealed partial class PullSourceCapture : IDisposable
 {
     private const int DefaultFps = 10;
     private const int MaxFps = 120;

@@ -16,7 +16,7 @@ namespace Router.Actors.Media;
 /// One gate per <see cref="ActorSystem"/> (see <see cref="For"/>), shared by all camera entities of the node. A decode
 /// that has started cannot be interrupted; <see cref="SizePolicyOptions.MaxPixels"/> bounds its time and memory.
 /// </remarks>
-public sealed class ReencodeGate
+internal sealed class ReencodeGate
 {
     private static readonly ConditionalWeakTable<ActorSystem, ReencodeGate> Gates = new();
     private readonly ConcurrencyLimiter _limiter;

@@ -70,19 +70,19 @@ public sealed record FrameRejected(FrameRejectReason Reason, string Message) : I
 /// <param name="SubscriptionId">Unique per subscriber and camera; used to unsubscribe and in the stream's signals.</param>
 /// <param name="Subscriber">The actor that receives the frames; watched by the entity.</param>
 /// <param name="MaxFps">Rate cap for this subscription in frames per second; 0 means no cap.</param>
-public sealed record Subscribe(StreamKey Key, string SubscriptionId, IActorRef Subscriber, double MaxFps) : ICameraCommand;
+internal sealed record Subscribe(StreamKey Key, string SubscriptionId, IActorRef Subscriber, double MaxFps) : ICameraCommand;
 
 /// <summary>End a subscription made with <see cref="Subscribe"/>; unknown ids are ignored.</summary>
-public sealed record Unsubscribe(StreamKey Key, string SubscriptionId) : ICameraCommand, IDeadLetterSuppression;
+internal sealed record Unsubscribe(StreamKey Key, string SubscriptionId) : ICameraCommand, IDeadLetterSuppression;
 
 /// <summary>First signal of a subscription stream; the subscriber must reply <see cref="StreamAck"/> to its sender.</summary>
-public sealed record SubscriptionStarted(StreamKey Key, string SubscriptionId) : IRouterMessage;
+internal sealed record SubscriptionStarted(StreamKey Key, string SubscriptionId) : IRouterMessage;
 
 /// <summary>The subscription stream ended normally (unsubscribed, or the entity stopped).</summary>
-public sealed record SubscriptionCompleted(StreamKey Key, string SubscriptionId) : IRouterMessage, IDeadLetterSuppression;
+internal sealed record SubscriptionCompleted(StreamKey Key, string SubscriptionId) : IRouterMessage, IDeadLetterSuppression;
 
 /// <summary>The subscription stream failed; <paramref name="Reason"/> is for logs.</summary>
-public sealed record SubscriptionFailed(StreamKey Key, string SubscriptionId, string Reason) : IRouterMessage, IDeadLetterSuppression;
+internal sealed record SubscriptionFailed(StreamKey Key, string SubscriptionId, string Reason) : IRouterMessage, IDeadLetterSuppression;
 
 /// <summary>Acknowledgement a subscriber sends to the stream stage for each signal and frame it has handled.</summary>
 public sealed record StreamAck : IRouterMessage, IDeadLetterSuppression
@@ -92,7 +92,7 @@ public sealed record StreamAck : IRouterMessage, IDeadLetterSuppression
 }
 
 /// <summary>Ask a camera entity for its state; replies <see cref="CameraStatus"/>.</summary>
-public sealed record GetCameraStatus(StreamKey Key) : ICameraCommand;
+internal sealed record GetCameraStatus(StreamKey Key) : ICameraCommand;
 
 /// <summary>Ask a camera entity for its newest frame; replies <see cref="Snapshot"/>.</summary>
 public sealed record GetSnapshot(StreamKey Key) : ICameraCommand;

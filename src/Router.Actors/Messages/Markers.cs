@@ -6,7 +6,7 @@ namespace Router.Actors.Messages;
 public interface IRouterMessage;
 
 /// <summary>A message for one camera entity; the shard message extractor routes it by <see cref="Key"/>.</summary>
-public interface ICameraCommand : IRouterMessage
+internal interface ICameraCommand : IRouterMessage
 {
     /// <summary>The stream whose entity handles the message.</summary>
     StreamKey Key { get; }

@@ -8,7 +8,7 @@ namespace Router.Actors.Metrics;
 /// tags <c>tenant</c> and <c>reason</c>, a <see cref="FrameRejectReason"/> name), and the node's re-encoding bound,
 /// <c>router.reencode.running</c> and <c>router.reencode.queued</c> (frames decoding now and waiting for a slot, no tags).
 /// </summary>
-public static class IngestMetrics
+internal static class IngestMetrics
 {
     private static readonly Counter<long> Rejected =
         RouterMeter.Meter.CreateCounter<long>("router.ingest.rejected", "{frame}", "frames rejected by camera entities, by tenant and reason");

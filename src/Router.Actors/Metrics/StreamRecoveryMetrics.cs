@@ -6,7 +6,7 @@ namespace Router.Actors.Metrics;
 /// Counters of the frame path's self-healing (issue 8: every wait has a deadline, every stage restarts). Each counts
 /// one recovery, never a frame; tags are bounded (<c>target</c>, <c>reason</c>), never a camera id.
 /// </summary>
-public static class StreamRecoveryMetrics
+internal static class StreamRecoveryMetrics
 {
     /// <summary>
     /// <c>router.fanout.ack_timeouts</c>: fan-out slots re-armed because their subscriber's <c>StreamAck</c> did not

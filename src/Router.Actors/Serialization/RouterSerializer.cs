@@ -24,7 +24,7 @@ namespace Router.Actors.Serialization;
 /// out-of-range input (unknown manifest, width or height over 65535, a non-finite or negative <c>max_fps</c>, an actor
 /// path that does not resolve) throws <see cref="SerializationException"/>, the only exception it throws.</para>
 /// </remarks>
-public sealed class RouterSerializer : SerializerWithStringManifest
+internal sealed class RouterSerializer : SerializerWithStringManifest
 {
     /// <summary>The serializer id registered with Akka (unique in the system).</summary>
     public const int SerializerId = 4171;

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Router.Gateway.Security;
 
 /// <summary>What an API key may do.</summary>
-public static class ApiScopes
+internal static class ApiScopes
 {
     /// <summary>Push frames (device WebSocket, HTTP ingest).</summary>
     public const string Ingest = "ingest";
@@ -34,7 +34,7 @@ public sealed class ApiKeyEntry
 }
 
 /// <summary>The tenant and scopes an API key maps to.</summary>
-public sealed record ApiKeyIdentity(string Tenant, IReadOnlySet<string> Scopes, string? Name)
+internal sealed record ApiKeyIdentity(string Tenant, IReadOnlySet<string> Scopes, string? Name)
 {
     /// <summary>True when the key has <paramref name="scope"/>.</summary>
     public bool Has(string scope) => Scopes.Contains(scope);
@@ -52,7 +52,7 @@ public sealed class ApiKeyOptions
 /// constant time (<see cref="CryptographicOperations.FixedTimeEquals"/>), so timing reveals neither which key
 /// matched nor how much of it.
 /// </summary>
-public sealed class ApiKeyStore
+internal sealed class ApiKeyStore
 {
     private readonly List<(byte[] Hash, ApiKeyIdentity Identity)> _keys = [];
     private readonly Lock _lock = new();

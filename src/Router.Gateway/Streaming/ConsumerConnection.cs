@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Akka.Actor;
+using Router.Actors.Gateway;
 using Router.Actors.Messages;
 
 namespace Router.Gateway.Streaming;

@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Microsoft.Extensions.Options;
 using Router.Actors.Camera;
 using Router.Actors.Directory;
+using Router.Actors.Gateway;
 using Router.Actors.Hosting;
 using Router.Actors.Identity;
 using Router.Actors.Messages;

@@ -3,7 +3,7 @@ using Akka.TestKit.Xunit2;
 using Router.Actors.Camera;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
-using Router.Actors.Relay;
+using Router.Actors.Gateway;
 using Router.Tests.Support;
 using Xunit;
 

@@ -27,13 +27,13 @@ public sealed class ClusterTimingsTests
     }
 
     [Theory]
-    [InlineData("Router.Node.dll", "--role=node")]
-    [InlineData("Router.Gateway.dll", "--Router:Cluster:Port=0")]
-    public async Task A_process_configured_with_a_margin_below_stable_after_exits_2_with_the_reason(string dll, string roleArg)
+    [InlineData("node")]
+    [InlineData("gateway")]
+    public async Task A_process_configured_with_a_margin_below_stable_after_exits_2_with_the_reason(string role)
     {
-        using var process = RouterProcess.Start("timings-" + dll, dll,
+        using var process = RouterProcess.Start("timings-" + role, "Router.Node.dll",
         [
-            roleArg, "--urls=http://127.0.0.1:0", "--Router:Cluster:SplitBrainStableAfter=00:00:07", "--Router:Cluster:DownRemovalMargin=00:00:01",
+            $"--role={role}", "--urls=http://127.0.0.1:0", "--Router:Cluster:SplitBrainStableAfter=00:00:07", "--Router:Cluster:DownRemovalMargin=00:00:01",
         ]);
         Assert.True(await process.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the process did not exit");
         Assert.Equal(2, process.ExitCode);

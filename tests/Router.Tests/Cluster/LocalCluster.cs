@@ -4,7 +4,7 @@ using Router.Gateway.Security;
 namespace Router.Tests.Cluster;
 
 /// <summary>
-/// 3 <c>Router.Node --role=node</c> processes and 2 <c>Router.Gateway</c> processes on 127.0.0.1 with distinct ports,
+/// 3 <c>Router.Node --role=node</c> processes and 2 <c>Router.Node --role=gateway</c> processes on 127.0.0.1 with distinct ports,
 /// one Akka.NET cluster (identical seed list of the three nodes), tenants <c>acme</c> and <c>globex</c>. Every member's
 /// remoting sits behind a <see cref="Partition"/> proxy, so a test can cut one member off.
 /// </summary>
@@ -19,7 +19,8 @@ public sealed class LocalCluster : IAsyncDisposable
     public sealed class Member
     {
         public required string Name { get; init; }
-        public required string Dll { get; init; }
+        /// <summary>The process's role: node or gateway (<c>--role</c>).</summary>
+        public required string Role { get; init; }
         public required List<string> Args { get; init; }
         public required int HttpPort { get; init; }
         public required int RemotingPort { get; init; }
@@ -52,17 +53,17 @@ public sealed class LocalCluster : IAsyncDisposable
     public static async Task<LocalCluster> StartAsync()
     {
         var cluster = new LocalCluster();
-        Member Create(string name, string dll)
+        Member Create(string name, string role)
         {
             var remoting = TwoMemberCluster.FreePort();
             return new Member
             {
-                Name = name, Dll = dll, Args = [], HttpPort = TwoMemberCluster.FreePort(), RemotingPort = remoting,
+                Name = name, Role = role, Args = [$"--role={role}"], HttpPort = TwoMemberCluster.FreePort(), RemotingPort = remoting,
                 PublicPort = cluster.Partition.Add(remoting).Port,
             };
         }
-        cluster.Nodes.AddRange(Enumerable.Range(0, 3).Select(i => Create($"node-{i}", "Router.Node.dll")));
-        cluster.Gateways.AddRange(Enumerable.Range(0, 2).Select(i => Create($"gateway-{(char)('a' + i)}", "Router.Gateway.dll")));
+        cluster.Nodes.AddRange(Enumerable.Range(0, 3).Select(i => Create($"node-{i}", "node")));
+        cluster.Gateways.AddRange(Enumerable.Range(0, 2).Select(i => Create($"gateway-{(char)('a' + i)}", "gateway")));
         var seeds = cluster.Nodes.Select(n => $"akka.tcp://router@{n.Address}").ToList();
         foreach (var m in cluster.Nodes.Concat(cluster.Gateways))
         {
@@ -82,8 +83,7 @@ public sealed class LocalCluster : IAsyncDisposable
                 m.Args.Add($"--Router:Cluster:SplitBrainStableAfter={TestStableAfter}");
                 m.Args.Add($"--Router:Cluster:DownRemovalMargin={TestStableAfter}");
             }
-            if (m.Dll == "Router.Node.dll") m.Args.Add("--role=node");
-            else
+            if (m.Role == "gateway")
             {
                 AddKey(m.Args, 0, AcmeKey, "acme");
                 AddKey(m.Args, 1, GlobexKey, "globex");
@@ -96,7 +96,7 @@ public sealed class LocalCluster : IAsyncDisposable
 
     private void Launch(Member m)
     {
-        m.Process = RouterProcess.Start(m.Name + (_all.Any(p => p.Name.StartsWith(m.Name, StringComparison.Ordinal)) ? $"-{_all.Count}" : ""), m.Dll, m.Args);
+        m.Process = RouterProcess.Start(m.Name + (_all.Any(p => p.Name.StartsWith(m.Name, StringComparison.Ordinal)) ? $"-{_all.Count}" : ""), "Router.Node.dll", m.Args);
         _all.Add(m.Process);
     }
 

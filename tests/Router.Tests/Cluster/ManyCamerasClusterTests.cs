@@ -11,7 +11,7 @@ namespace Router.Tests.Cluster;
 
 /// <summary>
 /// Per-camera flow control across processes: one device socket pushes 16 synchronised cameras at 5 fps into a
-/// Router.Gateway process whose camera entities live in a Router.Node process; a consumer on the gateway watches all 16.
+/// Router.Node process in role gateway whose camera entities live in a Router.Node process in role node; a consumer on the gateway watches all 16.
 /// </summary>
 [Trait("Category", "Cluster")]
 [Collection(ClusterFaultCollection.Name)]
@@ -55,10 +55,10 @@ public sealed class ManyCamerasClusterTests(ITestOutputHelper output)
         var nodeArgs = CommonArgs(nodeHttp, nodeRemoting, seed);
         nodeArgs.Add("--role=node");
         var gatewayArgs = CommonArgs(gatewayHttp, gatewayRemoting, seed);
-        gatewayArgs.AddRange([$"--Router:ApiKeys:0:Sha256={ApiKeyStore.HashKey(Key)}", "--Router:ApiKeys:0:Tenant=acme",
+        gatewayArgs.AddRange(["--role=gateway", $"--Router:ApiKeys:0:Sha256={ApiKeyStore.HashKey(Key)}", "--Router:ApiKeys:0:Tenant=acme",
             "--Router:ApiKeys:0:Scopes:0=ingest", "--Router:ApiKeys:0:Scopes:1=view"]);
         using var node = RouterProcess.Start("many-cameras-node", "Router.Node.dll", nodeArgs);
-        using var gateway = RouterProcess.Start("many-cameras-gateway", "Router.Gateway.dll", gatewayArgs);
+        using var gateway = RouterProcess.Start("many-cameras-gateway", "Router.Node.dll", gatewayArgs);
         await WaitReadyAsync(node, nodeHttp);
         await WaitReadyAsync(gateway, gatewayHttp);
         output.WriteLine($"1 node + 1 gateway up in {clock.Elapsed.TotalSeconds:F1} s");

@@ -3,7 +3,7 @@ using System.Diagnostics;
 
 namespace Router.Tests.Cluster;
 
-/// <summary>A Router executable (Router.Node, Router.Gateway, router CLI) started as a real OS process by a test.</summary>
+/// <summary>A Router executable (Router.Node in any role, the router CLI) started as a real OS process by a test.</summary>
 public sealed class RouterProcess : IDisposable
 {
     private readonly Process _process;

@@ -9,7 +9,7 @@ using Router.Actors.Camera;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
 using Router.Actors.Metrics;
-using Router.Actors.Relay;
+using Router.Actors.Gateway;
 using Router.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;

@@ -8,20 +8,19 @@ using Router.Gateway.Security;
 
 namespace Router.Tests.Deploy;
 
-/// <summary>The two executables a Kubernetes pod runs.</summary>
+/// <summary>The two roles a Kubernetes pod runs Router.Node in.</summary>
 public enum RouterProgram
 {
     /// <summary>Router.Node (<c>RouterNodeApp</c>) with <c>Router:Role=node</c>.</summary>
     Node,
 
-    /// <summary>Router.Gateway (its Program.cs).</summary>
+    /// <summary>Router.Node (<c>RouterNodeApp</c>) with <c>Router:Role=gateway</c>.</summary>
     Gateway,
 }
 
 /// <summary>
 /// The configuration each executable reads, taken from the code: which sections it binds to which options class
-/// (<see cref="RouterConfiguration"/>, <see cref="GatewayHostingExtensions.AddRouterGateway"/>, RouterNodeApp, the
-/// gateway's Program.cs), plus the ASP.NET Core host's own settings. An environment variable <c>A__B__C</c> is the
+/// (<see cref="RouterConfiguration"/>, <see cref="GatewayHostingExtensions.AddRouterGateway"/>, RouterNodeApp), plus the ASP.NET Core host's own settings. An environment variable <c>A__B__C</c> is the
 /// configuration path <c>A:B:C</c>, which must name a settable property of the bound class (by reflection).
 /// </summary>
 public static class AppConfigurationSurface
@@ -37,9 +36,10 @@ public static class AppConfigurationSurface
             ["Router:Camera"] = typeof(CameraOptions),
             ["Router:PullSources"] = typeof(List<PullSourceEntry>),
         },
-        // Router.Gateway/Program.cs: RouterConfiguration.Cluster/PullSources, AddRouterGateway (Gateway, ApiKeys, Camera).
+        // RouterNodeApp.Build, role gateway: role, RouterConfiguration.Cluster/PullSources, AddRouterGateway (Gateway, ApiKeys, Camera).
         RouterProgram.Gateway => new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
         {
+            ["Router:Role"] = typeof(string),
             ["Router:Cluster"] = typeof(RouterClusterOptions),
             ["Router:Gateway"] = typeof(GatewayOptions),
             ["Router:ApiKeys"] = typeof(List<ApiKeyEntry>),

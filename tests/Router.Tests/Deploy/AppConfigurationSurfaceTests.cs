@@ -18,6 +18,7 @@ public sealed class AppConfigurationSurfaceTests
     [InlineData(RouterProgram.Gateway, "Logging__LogLevel__Default")]
     [InlineData(RouterProgram.Gateway, "ASPNETCORE_URLS")]
     [InlineData(RouterProgram.Gateway, "DOTNET_gcServer")]
+    [InlineData(RouterProgram.Gateway, "Router__Role")]
     public void Reads(RouterProgram program, string variable) =>
         Assert.Null(AppConfigurationSurface.WhyNotRead(program, variable));
 
@@ -29,7 +30,6 @@ public sealed class AppConfigurationSurfaceTests
     [InlineData(RouterProgram.Node, "Router__Camera__SizePolicy")]            // a section set as one value
     [InlineData(RouterProgram.Node, "Router__Gateway__DefaultStreamTimeout")] // a gateway setting on a node
     [InlineData(RouterProgram.Node, "Router__ApiKeys__0__Sha256")]            // nodes do not authenticate
-    [InlineData(RouterProgram.Gateway, "Router__Role")]                       // Router.Gateway has no role switch
     [InlineData(RouterProgram.Gateway, "Router__ApiKeys__0__Hash")]
     [InlineData(RouterProgram.Gateway, "Router__Cluster__Seeds__0")]
     [InlineData(RouterProgram.Gateway, "Router__Demo__PrintBanner")]          // standalone only
@@ -74,7 +74,7 @@ public sealed class AppConfigurationSurfaceTests
                         - { name: Router__Cluster__PublicHostname, value: "$(POD_NAME).svc" }
                         - { name: Router__Cluster__SystemName, value: "from-env" }
             {{extraEnv}}
-            """).WorkloadRunning("router-node");
+            """).Workloads.Single();
 
         var w = Parse(string.Empty);
         Assert.Equal(new[] { "POD_NAME" }, w.ReferencedVariables());

@@ -13,8 +13,8 @@ public sealed class ClusterTimingsManifestTests
     public void Nodes_and_gateways_get_the_same_valid_cluster_timings(string kustomization)
     {
         var m = Manifests.Render(kustomization);
-        var node = RouterConfiguration.Cluster(m.WorkloadRunning(ManifestTests.NodeImage).Configuration());
-        var gateway = RouterConfiguration.Cluster(m.WorkloadRunning(ManifestTests.GatewayImage).Configuration());
+        var node = RouterConfiguration.Cluster(m.WorkloadOfRole(ManifestTests.NodeRole).Configuration());
+        var gateway = RouterConfiguration.Cluster(m.WorkloadOfRole(ManifestTests.GatewayRole).Configuration());
         node.Validate();
         gateway.Validate();
         Assert.Equal(node.SplitBrainStableAfter, gateway.SplitBrainStableAfter);

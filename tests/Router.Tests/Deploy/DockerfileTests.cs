@@ -11,41 +11,40 @@ namespace Router.Tests.Deploy;
 /// </summary>
 public sealed class DockerfileTests
 {
-    public static TheoryData<string, string, string> Images => new()
-    {
-        { "node.Dockerfile", ManifestTests.NodeImage, "Router.Node" },
-        { "gateway.Dockerfile", ManifestTests.GatewayImage, "Router.Gateway" },
-    };
+    /// <summary>The one image (every workload runs it, in its own role).</summary>
+    private const string DockerfileName = "router.Dockerfile";
 
-    [Theory]
-    [MemberData(nameof(Images))]
-    public void Image_PublishesAndStartsItsProject_AsTheNonRootUserOfThePods_ExposingTheContainerPorts(string dockerfile, string image, string project)
+    [Fact]
+    public void Image_PublishesAndStartsRouterNode_AsTheNonRootUserOfThePods_ExposingTheContainerPorts()
     {
-        var file = Dockerfile.Load(dockerfile);
+        const string project = "Router.Node";
+        var file = Dockerfile.Load(DockerfileName);
         Assert.Contains($"dotnet publish src/{project}/{project}.csproj", file.Text);
         Assert.Equal($"[\"/app/{project}\"]", file.Final("ENTRYPOINT").Single());
 
         var user = file.Final("USER").Last();
         var uid = user.Split(':')[0];
-        Assert.True(int.TryParse(uid, out var n) && n > 0, $"{dockerfile}: USER {user} must be a numeric non-root UID (runAsNonRoot checks it)");
+        Assert.True(int.TryParse(uid, out var n) && n > 0, $"{DockerfileName}: USER {user} must be a numeric non-root UID (runAsNonRoot checks it)");
 
+        var exposed = file.Final("EXPOSE").SelectMany(e => e.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(p => int.Parse(p.Split('/')[0])).ToList();
         foreach (var kustomization in Manifests.Kustomizations)
         {
-            var w = Manifests.Render(kustomization).WorkloadRunning(image);
-            Assert.Equal(uid, w.PodSpec.StrAt("securityContext.runAsUser"));
-            var exposed = file.Final("EXPOSE").SelectMany(e => e.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(p => int.Parse(p.Split('/')[0]));
-            Assert.Equal(w.ContainerPorts.Order(), exposed.Order());
+            var m = Manifests.Render(kustomization);
+            foreach (var w in m.Workloads)
+                Assert.Equal(uid, w.PodSpec.StrAt("securityContext.runAsUser"));
+            // Every port a workload declares, and no other.
+            Assert.Equal(m.Workloads.SelectMany(w => w.ContainerPorts).Distinct().Order(), exposed.Order());
         }
 
         foreach (var source in file.CopySources())
             Assert.True(File.Exists(Path.Combine(TestMedia.RepoRoot(), source)) || Directory.Exists(Path.Combine(TestMedia.RepoRoot(), source)),
-                $"{dockerfile}: COPY {source} does not exist in the repository");
+                $"{DockerfileName}: COPY {source} does not exist in the repository");
     }
 
     [Fact]
-    public void NodeImage_CarriesTheDemoClipWhereTheAppLooksForIt()
+    public void Image_CarriesTheDemoClipWhereTheAppLooksForIt()
     {
-        var file = Dockerfile.Load("node.Dockerfile");
+        var file = Dockerfile.Load(DockerfileName);
         Assert.Equal("/app", file.Final("WORKDIR").Last());
         Assert.Contains(file.Final("COPY"), c => c.StartsWith("assets/media/lobby.avi", StringComparison.Ordinal) && c.EndsWith(" /app/assets/media/"));
     }
@@ -72,11 +71,10 @@ public sealed class DockerfileTests
 
         var packages = needed.Where(resolved.ContainsKey).ToDictionary(lib => lib, lib => OwnerPackage(resolved[lib]));
         Assert.Equal("libgtk-3-0", packages["libgtk-3.so.0"]);
-        foreach (var dockerfile in new[] { "node.Dockerfile", "gateway.Dockerfile" })
         {
-            var installed = Dockerfile.Load(dockerfile).AptPackages();
+            var installed = Dockerfile.Load(DockerfileName).AptPackages();
             var missing = packages.Where(p => !installed.Contains(p.Value)).Select(p => $"{p.Value} ({p.Key})").Distinct().ToList();
-            Assert.True(missing.Count == 0, $"{dockerfile}: the runtime stage does not install {string.Join(", ", missing)}");
+            Assert.True(missing.Count == 0, $"{DockerfileName}: the runtime stage does not install {string.Join(", ", missing)}");
         }
     }
 

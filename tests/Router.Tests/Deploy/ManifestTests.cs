@@ -18,10 +18,14 @@ namespace Router.Tests.Deploy;
 /// </summary>
 public sealed class ManifestTests
 {
-    /// <summary>Image names of the two workloads (deploy/docker/*.Dockerfile).</summary>
-    public const string NodeImage = "router-node";
+    /// <summary>The image name of every workload (deploy/docker/router.Dockerfile): one executable with roles.</summary>
+    public const string Image = "router";
 
-    public const string GatewayImage = "router-gateway";
+    /// <summary>Roles of the two workloads (<c>Router:Role</c>): the StatefulSet router-node and the Deployment router-gateway.</summary>
+    public const string NodeRole = "node";
+
+    /// <inheritdoc cref="NodeRole"/>
+    public const string GatewayRole = "gateway";
 
     /// <summary>The documented example API key whose hash is in deploy/k8s/base/secret.yaml.</summary>
     public const string ExampleApiKey = "example-key-CHANGE-ME";
@@ -50,7 +54,7 @@ public sealed class ManifestTests
     public void ContainerPorts_EqualTheConfiguredPorts(string kustomization)
     {
         var m = Manifests.Render(kustomization);
-        foreach (var w in new[] { m.WorkloadRunning(NodeImage), m.WorkloadRunning(GatewayImage) })
+        foreach (var w in new[] { m.WorkloadOfRole(NodeRole), m.WorkloadOfRole(GatewayRole) })
         {
             var env = w.ResolvedEnvironment();
             var cluster = RouterConfiguration.Cluster(w.Configuration());
@@ -76,7 +80,7 @@ public sealed class ManifestTests
     public void Probes_AskTheAppOnItsHttpPort_ReadinessIsReadyz_LivenessIsLenient(string kustomization)
     {
         var m = Manifests.Render(kustomization);
-        foreach (var w in new[] { m.WorkloadRunning(NodeImage), m.WorkloadRunning(GatewayImage) })
+        foreach (var w in new[] { m.WorkloadOfRole(NodeRole), m.WorkloadOfRole(GatewayRole) })
         {
             var readiness = w.Container.Map("readinessProbe") ?? throw new Xunit.Sdk.XunitException($"{w.Object}: no readinessProbe");
             var liveness = w.Container.Map("livenessProbe") ?? throw new Xunit.Sdk.XunitException($"{w.Object}: no livenessProbe");
@@ -107,7 +111,7 @@ public sealed class ManifestTests
             }
         }
 
-        var gateway = m.WorkloadRunning(GatewayImage);
+        var gateway = m.WorkloadOfRole(GatewayRole);
         foreach (var ingress in m.OfKind("Ingress"))
         {
             var backends = ingress.Spec!.Seq("rules").OfType<YamlMappingNode>()
@@ -130,9 +134,9 @@ public sealed class ManifestTests
     {
         var m = Manifests.Render(kustomization);
         var errors = new List<string>();
-        foreach (var (image, program) in new[] { (NodeImage, RouterProgram.Node), (GatewayImage, RouterProgram.Gateway) })
+        foreach (var (role, program) in new[] { (NodeRole, RouterProgram.Node), (GatewayRole, RouterProgram.Gateway) })
         {
-            var w = m.WorkloadRunning(image);
+            var w = m.WorkloadOfRole(role);
             var referenced = w.ReferencedVariables();
             foreach (var v in w.Environment)
             {
@@ -145,8 +149,7 @@ public sealed class ManifestTests
             errors.AddRange(AppConfigurationSurface.BindErrors(program, configuration).Select(e => $"{w.Object}: {e}"));
             try { RouterConfiguration.PullSources(configuration); }
             catch (InvalidOperationException e) { errors.Add($"{w.Object}: {e.Message}"); }
-            if (program == RouterProgram.Node)
-                Assert.Equal("node", configuration["Router:Role"]);
+            Assert.Equal(role, configuration["Router:Role"]);
         }
         Assert.True(errors.Count == 0, $"{kustomization}:\n" + string.Join("\n", errors));
     }
@@ -166,8 +169,8 @@ public sealed class ManifestTests
     public void SeedNodes_AreTheFirstNodePods_ThroughTheHeadlessService_AndEqualTheirOwnAddresses(string kustomization)
     {
         var m = Manifests.Render(kustomization);
-        var nodes = m.WorkloadRunning(NodeImage);
-        var gateways = m.WorkloadRunning(GatewayImage);
+        var nodes = m.WorkloadOfRole(NodeRole);
+        var gateways = m.WorkloadOfRole(GatewayRole);
         Assert.Equal("StatefulSet", nodes.Object.Kind);
 
         // The headless Service the StatefulSet names: stable DNS per pod, resolvable before readiness.
@@ -207,7 +210,7 @@ public sealed class ManifestTests
     [MemberData(nameof(Kustomizations))]
     public void Gateways_AdvertiseTheirPodIp(string kustomization)
     {
-        var gateways = Manifests.Render(kustomization).WorkloadRunning(GatewayImage);
+        var gateways = Manifests.Render(kustomization).WorkloadOfRole(GatewayRole);
         var podIp = Assert.Single(gateways.Environment, v => v.Name == "POD_IP");
         Assert.Equal("status.podIP", podIp.FieldPath);
         var cluster = RouterConfiguration.Cluster(gateways.Configuration(gateways.SampleFields(3)));
@@ -227,7 +230,7 @@ public sealed class ManifestTests
         await using var node = RouterNodeApp.Build(["--Router:Role=node", "--urls=http://127.0.0.1:0"]);
         var hostTimeout = node.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
         var needed = TimeSpan.FromTicks(Math.Max(RouterShutdown.Budget.Ticks, hostTimeout.Ticks));
-        foreach (var w in new[] { m.WorkloadRunning(NodeImage), m.WorkloadRunning(GatewayImage) })
+        foreach (var w in new[] { m.WorkloadOfRole(NodeRole), m.WorkloadOfRole(GatewayRole) })
         {
             var grace = TimeSpan.FromSeconds(int.Parse(w.PodSpec.Str("terminationGracePeriodSeconds") ?? "30"));
             Assert.True(grace > needed,
@@ -243,7 +246,7 @@ public sealed class ManifestTests
     public void Hpa_ScalesTheGatewayDeploymentOnCpu(string kustomization)
     {
         var m = Manifests.Render(kustomization);
-        var gateways = m.WorkloadRunning(GatewayImage);
+        var gateways = m.WorkloadOfRole(GatewayRole);
         var hpa = Assert.Single(m.OfKind("HorizontalPodAutoscaler"));
         Assert.Equal("autoscaling/v2", hpa.Root.Str("apiVersion"));
         var target = hpa.Spec!.Map("scaleTargetRef")!;
@@ -273,7 +276,7 @@ public sealed class ManifestTests
             selected.Add(w.Name);
             Assert.Equal("1", pdb.Spec!.Str("maxUnavailable"));
         }
-        Assert.Equal(new[] { m.WorkloadRunning(NodeImage).Name, m.WorkloadRunning(GatewayImage).Name }.Order(), selected.Order());
+        Assert.Equal(new[] { m.WorkloadOfRole(NodeRole).Name, m.WorkloadOfRole(GatewayRole).Name }.Order(), selected.Order());
     }
 
     [Theory]
@@ -303,13 +306,13 @@ public sealed class ManifestTests
     public void Rollouts_NodesOneByOneInParallelStart_GatewaysWithoutLosingCapacity(string kustomization)
     {
         var m = Manifests.Render(kustomization);
-        var nodes = m.WorkloadRunning(NodeImage);
+        var nodes = m.WorkloadOfRole(NodeRole);
         Assert.Equal("Parallel", nodes.Spec.Str("podManagementPolicy"));
         Assert.True(nodes.Replicas >= 3, $"{nodes.Object}: {nodes.Replicas} replicas");
         Assert.Equal("RollingUpdate", nodes.Spec.StrAt("updateStrategy.type") ?? "RollingUpdate");
         Assert.Null(nodes.Spec.StrAt("updateStrategy.rollingUpdate.maxUnavailable")); // default 1: one node at a time
 
-        var gateways = m.WorkloadRunning(GatewayImage);
+        var gateways = m.WorkloadOfRole(GatewayRole);
         Assert.True(gateways.Replicas >= 2, $"{gateways.Object}: {gateways.Replicas} replicas");
         Assert.Equal("RollingUpdate", gateways.Spec.StrAt("strategy.type"));
         Assert.Equal("0", gateways.Spec.StrAt("strategy.rollingUpdate.maxUnavailable"));
@@ -328,7 +331,7 @@ public sealed class ManifestTests
         // Body size limit above the largest frame the app accepts (Router:Camera:SizePolicy:HardLimitBytes).
         var body = annotations["nginx.ingress.kubernetes.io/proxy-body-size"];
         var bytes = long.Parse(body.TrimEnd('m', 'M')) * 1024 * 1024;
-        var camera = RouterConfiguration.Camera(Manifests.Render(kustomization).WorkloadRunning(GatewayImage).Configuration());
+        var camera = RouterConfiguration.Camera(Manifests.Render(kustomization).WorkloadOfRole(GatewayRole).Configuration());
         Assert.True(bytes > camera.SizePolicy.HardLimitBytes, $"proxy-body-size {body} is not above {camera.SizePolicy.HardLimitBytes} bytes");
     }
 
@@ -372,7 +375,7 @@ public sealed class ManifestTests
     [MemberData(nameof(Kustomizations))]
     public void ExampleSecret_IsTheDocumentedExampleKey_AndTheGatewayAcceptsIt(string kustomization)
     {
-        var gateways = Manifests.Render(kustomization).WorkloadRunning(GatewayImage);
+        var gateways = Manifests.Render(kustomization).WorkloadOfRole(GatewayRole);
         var options = new ApiKeyOptions();
         gateways.Configuration().GetSection("Router").Bind(options);
         Assert.NotEmpty(options.ApiKeys);
@@ -386,6 +389,17 @@ public sealed class ManifestTests
         var docs = File.ReadAllText(Path.Combine(TestMedia.RepoRoot(), "docs", "deploy.md"));
         Assert.Contains(ExampleApiKey, docs);
         Assert.Contains("printf %s", docs);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public void EveryWorkload_RunsTheOneRouterImage_InItsOwnRole(string kustomization)
+    {
+        var m = Manifests.Render(kustomization);
+        foreach (var w in m.Workloads)
+            Assert.All(w.Containers, c => Assert.Equal(Image, Manifests.ImageName(c.Str("image"))));
+        Assert.Equal(["gateway", "node"], m.Workloads.Select(w => w.Configuration()["Router:Role"]).Order());
+        Assert.Single(m.Workloads.SelectMany(w => w.Containers).Select(c => c.Str("image")).Distinct());
     }
 
     [Fact]

@@ -69,11 +69,14 @@ public sealed class Manifests
     public IEnumerable<Workload> Workloads =>
         Objects.Where(o => o.Kind is "StatefulSet" or "Deployment").Select(o => new Workload(this, o));
 
-    /// <summary>The workload whose pods run <paramref name="image"/> (router-node or router-gateway).</summary>
-    public Workload WorkloadRunning(string image)
+    /// <summary>
+    /// The workload whose pods run Router in <paramref name="role"/> (node or gateway): its configuration's
+    /// <c>Router:Role</c>, as the app reads it. Both run the same image.
+    /// </summary>
+    public Workload WorkloadOfRole(string role)
     {
-        var matches = Workloads.Where(w => w.Containers.Any(c => ImageName(c.Str("image")) == image)).ToList();
-        Assert.True(matches.Count == 1, $"{Kustomization}: expected one workload running image {image}, found {matches.Count}");
+        var matches = Workloads.Where(w => w.Configuration()["Router:Role"] == role).ToList();
+        Assert.True(matches.Count == 1, $"{Kustomization}: expected one workload with Router:Role={role}, found {matches.Count}");
         return matches[0];
     }
 

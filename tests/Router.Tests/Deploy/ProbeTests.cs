@@ -10,7 +10,7 @@ namespace Router.Tests.Deploy;
 /// <summary>
 /// The probe paths of the manifests answered by the real executables, started with the manifests' own configuration
 /// (role, ConfigMap, Secret) and only the network addresses changed to free local ones: Router.Node in-process
-/// (<see cref="RouterNodeApp.Build"/>) and Router.Gateway as its own process.
+/// (<see cref="RouterNodeApp.Build"/>) in role node, and in role gateway as its own process.
 /// </summary>
 public sealed class ProbeTests
 {
@@ -22,7 +22,7 @@ public sealed class ProbeTests
     [Fact]
     public async Task NodeProbes_AnswerOnTheNodeApp_ConfiguredAsInTheStatefulSet()
     {
-        var nodes = Manifests.Render("deploy/k8s").WorkloadRunning(ManifestTests.NodeImage);
+        var nodes = Manifests.Render("deploy/k8s").WorkloadOfRole(ManifestTests.NodeRole);
         var args = LocalConfiguration(nodes)
             .Where(kv => !kv.Key.StartsWith("ASPNETCORE_", StringComparison.Ordinal) && !kv.Key.StartsWith("DOTNET_", StringComparison.Ordinal))
             .Select(kv => $"--{kv.Key.Replace("__", ":")}={kv.Value}")
@@ -43,10 +43,10 @@ public sealed class ProbeTests
     }
 
     [Fact]
-    public async Task GatewayProbes_AnswerOnTheGatewayExecutable_ConfiguredAsInTheDeployment()
+    public async Task GatewayProbes_AnswerOnTheGatewayRoleProcess_ConfiguredAsInTheDeployment()
     {
-        var gateways = Manifests.Render("deploy/k8s").WorkloadRunning(ManifestTests.GatewayImage);
-        var info = TestExecutables.StartInfo("Router.Gateway.dll");
+        var gateways = Manifests.Render("deploy/k8s").WorkloadOfRole(ManifestTests.GatewayRole);
+        var info = TestExecutables.StartInfo("Router.Node.dll");
         foreach (var (k, v) in LocalConfiguration(gateways)) info.Environment[k] = v;
         info.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         info.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
@@ -55,7 +55,7 @@ public sealed class ProbeTests
         using var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
-        Assert.True(process.Start(), "Router.Gateway did not start");
+        Assert.True(process.Start(), "Router.Node (gateway) did not start");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         string Log() => string.Join("\n", output.TakeLast(40));
@@ -65,8 +65,8 @@ public sealed class ProbeTests
             Match listening;
             while (!(listening = output.Select(l => Regex.Match(l, @"Now listening on: (http://127\.0\.0\.1:\d+)")).FirstOrDefault(m => m.Success) ?? Match.Empty).Success)
             {
-                Assert.False(process.HasExited, $"Router.Gateway exited ({(process.HasExited ? process.ExitCode : 0)}):\n{Log()}");
-                Assert.True(DateTime.UtcNow < deadline, $"Router.Gateway did not listen within {ReadyWithin}:\n{Log()}");
+                Assert.False(process.HasExited, $"Router.Node (gateway) exited ({(process.HasExited ? process.ExitCode : 0)}):\n{Log()}");
+                Assert.True(DateTime.UtcNow < deadline, $"Router.Node (gateway) did not listen within {ReadyWithin}:\n{Log()}");
                 await Task.Delay(50);
             }
             await AssertProbesAnswer(gateways, new Uri(listening.Groups[1].Value), Log);
@@ -79,7 +79,7 @@ public sealed class ProbeTests
                     : PrefixSamples.TryGetValue(rule.Path, out var sample) ? sample
                     : throw new Xunit.Sdk.XunitException($"Ingress Prefix {rule.Path}: add a sample path under it to {nameof(PrefixSamples)}");
                 var status = (await http.GetAsync(path)).StatusCode;
-                Assert.True(status != HttpStatusCode.NotFound, $"the Ingress routes {path} ({rule.Type} {rule.Path}), which Router.Gateway answers with 404");
+                Assert.True(status != HttpStatusCode.NotFound, $"the Ingress routes {path} ({rule.Type} {rule.Path}), which the gateway role answers with 404");
             }
         }
         finally

@@ -77,11 +77,12 @@ public sealed class ApiKeyValidationTests
         Assert.Contains("Router:ApiKeys:0: unknown scope 'admin'", e.Message);
     }
 
-    /// <summary>The Router.Gateway executable exits at once with code 2 and the problem on stderr.</summary>
+    /// <summary>Router.Node in role gateway exits at once with code 2 and the problem on stderr.</summary>
     [Fact]
-    public async Task The_gateway_executable_exits_2_with_the_message()
+    public async Task The_gateway_role_process_exits_2_with_the_message()
     {
-        var info = TestExecutables.StartInfo("Router.Gateway.dll");
+        var info = TestExecutables.StartInfo("Router.Node.dll");
+        info.ArgumentList.Add("--role=gateway");
         info.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         info.Environment["Router__Cluster__Port"] = "0";
         info.Environment["Router__ApiKeys__0__Tenant"] = "acme";
@@ -101,6 +102,6 @@ public sealed class ApiKeyValidationTests
             if (!process.HasExited) process.Kill(entireProcessTree: true);
         }
         Assert.True(process.ExitCode == 2, $"exit code {process.ExitCode}\n{await stdout}\n{await stderr}");
-        Assert.Contains("Router.Gateway: invalid configuration: Router:ApiKeys:0: Sha256 must be the 64 hex characters", await stderr);
+        Assert.Contains("Router.Node: invalid configuration: Router:ApiKeys:0: Sha256 must be the 64 hex characters", await stderr);
     }
 }

@@ -4,7 +4,7 @@ using Akka.TestKit.Xunit2;
 using Router.Actors.Camera;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
-using Router.Gateway.Streaming;
+using Router.Actors.Gateway;
 using Router.Tests.Support;
 using Xunit;
 

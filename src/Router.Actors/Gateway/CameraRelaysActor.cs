@@ -6,7 +6,7 @@ using Router.Actors.Identity;
 using Router.Actors.Messages;
 using Router.Actors.Metrics;
 
-namespace Router.Actors.Relay;
+namespace Router.Actors.Gateway;
 
 /// <summary>
 /// One per gateway process: routes local <see cref="Subscribe"/>/<see cref="Unsubscribe"/> to the
@@ -16,7 +16,7 @@ namespace Router.Actors.Relay;
 /// it (when it got a subscriber meanwhile and stays) or to a new relay started after it has terminated. So no
 /// <see cref="Subscribe"/> goes to a stopping relay's dead letters.
 /// </summary>
-public sealed class CameraRelaysActor : ReceiveActor
+internal sealed class CameraRelaysActor : ReceiveActor
 {
     /// <summary>Messages held back per stopping relay; beyond it they are dropped (a consumer subscription retries).</summary>
     public const int MaxBufferedPerRelay = 1000;

@@ -6,7 +6,7 @@ using Router.Actors.Identity;
 using Router.Actors.Messages;
 using Router.Actors.Metrics;
 
-namespace Router.Actors.Relay;
+namespace Router.Actors.Gateway;
 
 /// <summary>
 /// A gateway's relay of one camera: every consumer on this gateway watching the camera subscribes here, and the relay
@@ -24,7 +24,7 @@ namespace Router.Actors.Relay;
 /// parent holds back subscriptions that arrive meanwhile and hands them to this relay (if it got a subscriber after
 /// all) or to its successor, so none is lost.
 /// </summary>
-public sealed class CameraRelayActor : ReceiveActor, IWithTimers
+internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
 {
     private readonly StreamKey _key;
     private readonly IActorRef _region;

@@ -1,6 +1,9 @@
-# Router node image: the node role (camera shard region, pull-source capture), also able to run standalone.
+# Router image: the one executable, Router.Node, for every role. The role is chosen at start (--role or Router__Role):
+# standalone (the default: node and gateway in one process with the demo camera), node (camera shard region,
+# pull-source capture) or gateway (HTTP/WebSocket endpoints, viewer, shard region proxy). deploy/k8s runs it twice,
+# as the router-node StatefulSet and the router-gateway Deployment.
 #
-#   docker build -f deploy/docker/node.Dockerfile -t registry.example.com/router/router-node:0.1.0 .
+#   docker build -f deploy/docker/router.Dockerfile -t registry.example.com/router/router:0.1.0 .
 #
 # Build context: the repository root (see /.dockerignore). Runs as UID 1000, non-root.
 # Base: .NET 10 ships no Debian images (mcr.microsoft.com/dotnet/aspnet:10.0 is Ubuntu), so the app is published
@@ -20,8 +23,6 @@ COPY src/Router.Gateway/Router.Gateway.csproj src/Router.Gateway/
 COPY src/Router.Node/Router.Node.csproj src/Router.Node/
 RUN dotnet restore src/Router.Node/Router.Node.csproj -r linux-x64 -p:SelfContained=true
 COPY src/ src/
-# Router.Node references Router.Gateway and both have an appsettings.json; Router.Node.csproj publishes only its own
-# (target PublishOnlyOwnAppSettings), so the duplicate-output check (NETSDK1152) stays on.
 RUN dotnet publish src/Router.Node/Router.Node.csproj --no-restore -c Release -r linux-x64 --self-contained true \
       -o /app
 
@@ -51,15 +52,16 @@ COPY --from=build /app/ /app/
 # The demo clip, where the app looks for it (assets/media/lobby.avi beside the binaries): standalone mode plays it.
 COPY assets/media/lobby.avi assets/media/PROVENANCE.md assets/media/opencv-doc.copyright /app/assets/media/
 
-# Defaults for the node role on Kubernetes; deploy/k8s sets them explicitly too. Standalone instead:
-#   docker run --rm -p 8080:8080 -e Router__Role=standalone -e ASPNETCORE_URLS=http://+:8080 <image>
+# Defaults: the app's default role (standalone) on 8080; deploy/k8s sets the role, the addresses and ports of each
+# workload explicitly (node: Router__Role=node on 8558; gateway: Router__Role=gateway on 8080). Standalone:
+#   docker run --rm -p 8080:8080 <image>
 ENV DOTNET_RUNNING_IN_CONTAINER=true \
-    ASPNETCORE_URLS=http://+:8558 \
-    Router__Role=node \
+    ASPNETCORE_URLS=http://+:8080 \
     Router__Cluster__Hostname=0.0.0.0 \
     Router__Cluster__Port=4053
 
-# 4053: Akka.NET remoting. 8558: HTTP, /healthz and /readyz (standalone: the whole gateway).
-EXPOSE 4053 8558
+# 8080: HTTP and WebSocket of the gateway and standalone roles (devices, consumers, REST, viewer, /healthz, /readyz).
+# 8558: HTTP of the node role (/healthz, /readyz). 4053: Akka.NET remoting.
+EXPOSE 8080 8558 4053
 USER 1000:1000
 ENTRYPOINT ["/app/Router.Node"]

@@ -6,10 +6,10 @@ using Router.Actors.Identity;
 using Router.Actors.Messages;
 using Router.Actors.Metrics;
 
-namespace Router.Gateway.Streaming;
+namespace Router.Actors.Gateway;
 
 /// <summary>The outbound side of one consumer connection, as seen by its <see cref="SubscriberActor"/>.</summary>
-internal interface IFrameOutlet
+public interface IFrameOutlet
 {
     /// <summary>
     /// Queues <paramref name="frame"/> for sending; once it is sent, <paramref name="ackTo"/> (the fan-out stage) gets
@@ -28,7 +28,7 @@ internal interface IFrameOutlet
 /// A subscription that does not start (no <see cref="SubscriptionStarted"/>) within <see cref="DefaultStartTimeout"/>
 /// is retried with a new id (the old one is unsubscribed), counted and logged once per camera until it starts.
 /// </summary>
-internal sealed class SubscriberActor : ReceiveActor, IWithTimers
+public sealed class SubscriberActor : ReceiveActor, IWithTimers
 {
     /// <summary>How long a subscription may take to start before it is retried: 3 s.</summary>
     public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(3);
@@ -83,19 +83,23 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
         Receive<StartTimedOut>(HandleStartTimedOut);
     }
 
+    /// <summary>Props of a <see cref="SubscriberActor"/>; the parameters are the constructor's.</summary>
     public static Props Props(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
         IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null,
         TimeSpan? startTimeout = null) =>
         Akka.Actor.Props.Create(() => new SubscriberActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet, latestMaxAge, clock, startTimeout));
 
+    /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <inheritdoc />
     protected override void PreStart()
     {
         if (_cameraIds is null) _directory.Tell(new WatchSourceCameras(_tenant, _sourceId, Self));
         else foreach (var camera in _cameraIds) SubscribeTo(new StreamKey(_tenant, _sourceId, camera));
     }
 
+    /// <inheritdoc />
     protected override void PostStop()
     {
         foreach (var (key, id) in _subscriptions) _relays.Tell(new Unsubscribe(key, id));
