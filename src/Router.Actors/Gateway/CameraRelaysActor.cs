@@ -1,4 +1,5 @@
 using System.Net;
+using System.Threading.RateLimiting;
 using Akka.Actor;
 using Akka.Event;
 using Router.Actors.Camera;
@@ -14,7 +15,10 @@ namespace Router.Actors.Gateway;
 /// as cluster sharding does for entities: an unused relay asks to be stopped (<see cref="RelayIdle"/>); while it
 /// stops, messages for its camera are buffered here (at most <see cref="MaxBufferedPerRelay"/>) and then delivered to
 /// it (when it got a subscriber meanwhile and stays) or to a new relay started after it has terminated. So no
-/// <see cref="Subscribe"/> goes to a stopping relay's dead letters.
+/// <see cref="Subscribe"/> goes to a stopping relay's dead letters. Starting relays is rate-limited per tenant
+/// (<see cref="CameraOptions.NewCamerasPerSecondPerTenant"/>): a subscription over the rate gets
+/// <see cref="SubscriptionFailed"/> and is retried by its subscriber, so one tenant's flood of new cameras cannot stall
+/// the frames of others.
 /// </summary>
 internal sealed class CameraRelaysActor : ReceiveActor
 {
@@ -26,6 +30,8 @@ internal sealed class CameraRelaysActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Relays being stopped (by actor name) and what arrived for them meanwhile, in order.
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _stopping = new();
+    // New-camera token buckets per tenant (tenants come from API keys: a bounded set).
+    private readonly Dictionary<string, TokenBucketRateLimiter> _newCameras = new();
 
     /// <param name="region">The camera shard region or proxy.</param>
     /// <param name="options">Camera settings passed to the relays (see <see cref="CameraRelayActor"/>).</param>
@@ -68,10 +74,43 @@ internal sealed class CameraRelaysActor : ReceiveActor
         if (child.IsNobody())
         {
             if (!create) return;
+            if (message is Subscribe subscribe && !AdmitNewCamera(subscribe, sender)) return;
             child = Context.ActorOf(CameraRelayActor.Props(key, _region, _options), name);
             Context.Watch(child);
         }
         child.Tell(message, sender);
+    }
+
+    /// <summary>Takes a token of the tenant's new-camera bucket, or answers the subscription "retry later".</summary>
+    private bool AdmitNewCamera(Subscribe subscribe, IActorRef sender)
+    {
+        if (_options.NewCamerasPerSecondPerTenant <= 0) return true;
+        var tenant = subscribe.Key.Tenant;
+        if (!_newCameras.TryGetValue(tenant, out var bucket))
+        {
+            // Refilled every 100 ms, or one token at a time for rates under 10/s.
+            var rate = _options.NewCamerasPerSecondPerTenant;
+            _newCameras[tenant] = bucket = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = Math.Max(1, _options.NewCameraBurstPerTenant),
+                TokensPerPeriod = rate >= 10 ? (int)Math.Round(rate / 10) : 1,
+                ReplenishmentPeriod = rate >= 10 ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(Math.Min(3600, 1 / rate)),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            });
+        }
+        using var lease = bucket.AttemptAcquire();
+        if (lease.IsAcquired) return true;
+        StreamRecoveryMetrics.NewCamerasDeferred.Add(1, new KeyValuePair<string, object?>("tenant", tenant));
+        sender.Tell(new SubscriptionFailed(subscribe.Key, subscribe.SubscriptionId,
+            $"tenant {tenant} starts more than {_options.NewCamerasPerSecondPerTenant} new cameras/s on this gateway; retrying"));
+        return false;
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        foreach (var bucket in _newCameras.Values) bucket.Dispose();
     }
 
     private void HandleIdle(IActorRef relay)

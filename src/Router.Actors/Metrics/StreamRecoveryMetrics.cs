@@ -51,4 +51,12 @@ internal static class StreamRecoveryMetrics
     /// </summary>
     public static readonly Counter<long> SubscriptionStartRetries =
         RouterMeter.Meter.CreateCounter<long>("router.subscription.start_retries", "{subscription}", "Consumer subscriptions retried after a start timeout");
+
+    /// <summary>
+    /// <c>router.relay.new_cameras_deferred</c>: subscriptions to a camera the gateway did not relay yet that were
+    /// answered "retry" because the tenant started more new cameras than <c>Router:Camera:NewCamerasPerSecondPerTenant</c>
+    /// allows. Tag <c>tenant</c>.
+    /// </summary>
+    public static readonly Counter<long> NewCamerasDeferred =
+        RouterMeter.Meter.CreateCounter<long>("router.relay.new_cameras_deferred", "{subscription}", "Subscriptions deferred by the new-camera rate per tenant");
 }
