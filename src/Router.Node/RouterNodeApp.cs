@@ -87,9 +87,19 @@ public static class RouterNodeApp
         // Commands that work as printed, from the repository root (where scripts/run.sh runs): the demo key, and the
         // clip the demo camera plays (the repo ships one), pushed as a camera of a new source.
         var ws = url.Replace("http", "ws");
-        var clip = File.Exists(demo.Camera.Url) ? Path.GetRelativePath(Environment.CurrentDirectory, demo.Camera.Url) : "assets/media/lobby.avi";
+        // (`dotnet run` starts the process in src/Router.Node, so the path is made relative to the repository root.)
+        var clip = File.Exists(demo.Camera.Url) ? RepositoryRelative(demo.Camera.Url) : "assets/media/lobby.avi";
         Console.WriteLine($"  Push frames: dotnet run --project src/Router.Cli -- push --url {ws} --key {demo.ApiKey} --source robot-01 --camera front --file {clip} --loop");
         Console.WriteLine($"  Watch them:  dotnet run --project src/Router.Cli -- watch --url {ws} --key {demo.ApiKey} --source robot-01");
         Console.WriteLine();
+    }
+
+    /// <summary><paramref name="path"/> relative to the directory holding Router.sln above it, else absolute.</summary>
+    private static string RepositoryRelative(string path)
+    {
+        var full = Path.GetFullPath(path);
+        for (var dir = Path.GetDirectoryName(full); dir is not null; dir = Path.GetDirectoryName(dir))
+            if (File.Exists(Path.Combine(dir, "Router.sln"))) return Path.GetRelativePath(dir, full);
+        return full;
     }
 }
