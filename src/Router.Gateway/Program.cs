@@ -8,31 +8,26 @@ using Router.Gateway;
 try
 {
     var builder = WebApplication.CreateBuilder(args);
-    var clusterOptions = RouterConfiguration.Cluster(builder.Configuration);
-    clusterOptions.Validate();
-    var pullSources = RouterConfiguration.PullSources(builder.Configuration);
+    builder.Services.AddRouterOptions(builder.Configuration,
+        new RouterConfigurationSurface(RouterConfigurationSurface.CoreSections).With(GatewayHostingExtensions.ConfigurationSections));
     builder.Services.AddRouterGateway(builder.Configuration);
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = RouterShutdown.Budget + TimeSpan.FromSeconds(5));
-    builder.Services.AddAkka(clusterOptions.SystemName, akka =>
+    builder.Services.AddAkka(RouterConfiguration.Cluster(builder.Configuration).SystemName, (akka, services) =>
     {
         akka.WithRouterSerialization()
-            .WithRouterCluster(clusterOptions, RouterRoles.Gateway)
-            .WithCameraDirectory(pullSources)
+            .WithRouterCluster(services.GetRequiredService<IOptions<RouterClusterOptions>>().Value, RouterRoles.Gateway)
+            .WithCameraDirectory(RouterConfiguration.PullSources(services.GetRequiredService<IOptions<PullSourceOptions>>().Value.PullSources))
             .WithCameraShardProxy()
-            .WithCameraRelays(RouterConfiguration.Camera(builder.Configuration));
+            .WithCameraRelays(services.GetRequiredService<IOptions<Router.Actors.Camera.CameraOptions>>().Value);
     });
     var app = builder.Build();
+    app.Services.ValidateRouterOptions();
     app.MapRouterGateway();
     app.Run(); // validates the API keys first (ValidateOnStart)
     return 0;
 }
-catch (OptionsValidationException e)
+catch (Exception e) when (RouterOptionsServiceCollectionExtensions.ConfigurationProblems(e) is { } problems)
 {
-    Console.Error.WriteLine($"Router.Gateway: invalid configuration: {e.Message}");
-    return 2;
-}
-catch (RouterConfigurationException e)
-{
-    Console.Error.WriteLine($"Router.Gateway: invalid configuration: {e.Message}");
+    foreach (var problem in problems) Console.Error.WriteLine($"Router.Gateway: invalid configuration: {problem}");
     return 2;
 }
