@@ -48,11 +48,11 @@ public sealed class RouterConfigurationSurface
 
     /// <summary>
     /// The sections Router.Actors binds: <c>Router:Cluster</c>, <c>Router:Camera</c>, <c>Router:PullSources</c>
-    /// (node and gateway roles), and <c>Router:Role</c> (the process's role switch).
+    /// (node and gateway roles), and <c>Router:Role</c> (Router.Node's role switch).
     /// </summary>
     public static IReadOnlyList<RouterSettingsSection> CoreSections { get; } =
     [
-        new("Router:Role", typeof(string), RouterSettingRoles.All),
+        new("Router:Role", typeof(string), RouterSettingRoles.Node | RouterSettingRoles.Standalone),
         new("Router:Cluster", typeof(RouterClusterOptions), RouterSettingRoles.All),
         new("Router:Camera", typeof(Camera.CameraOptions), RouterSettingRoles.All),
         new("Router:PullSources", typeof(List<PullSourceEntry>), RouterSettingRoles.All),
