@@ -36,7 +36,7 @@ public sealed class CameraRelayActor : ReceiveActor, IWithTimers
     private IActorRef? _upstreamStage;
     private Address? _upstreamAddress;
     private VideoFrame? _latest;
-    private long _latestTicks;
+    private readonly FrameOrder _order;
     private long _lastUpstreamTicks;
     private int _counter;
     private int _startRetries;
@@ -50,6 +50,7 @@ public sealed class CameraRelayActor : ReceiveActor, IWithTimers
         _key = key;
         _region = region;
         _latestMaxAge = options.LatestFrameMaxAge;
+        _order = new FrameOrder(options.LatestFrameMaxAge);
         _stallTimeoutMs = options.RelayStallTimeout > TimeSpan.Zero ? (long)options.RelayStallTimeout.TotalMilliseconds : 0;
         _fanOut = new FrameFanOut(Context, options, notifyOwner: true);
 
@@ -103,7 +104,7 @@ public sealed class CameraRelayActor : ReceiveActor, IWithTimers
 
     private void HandleLocalSubscribe(Subscribe msg)
     {
-        var initial = _latest is not null && Environment.TickCount64 - _latestTicks < _latestMaxAge.TotalMilliseconds ? _latest : null;
+        var initial = _latest is not null && Environment.TickCount64 - _order.LastPassedTicks < _latestMaxAge.TotalMilliseconds ? _latest : null;
         _fanOut.Add(msg, initial);
     }
 
@@ -153,9 +154,8 @@ public sealed class CameraRelayActor : ReceiveActor, IWithTimers
         Sender.Tell(StreamAck.Instance);
         if (!Sender.Equals(_upstreamStage) || frame.Key != _key) return;
         _lastUpstreamTicks = Environment.TickCount64;
-        if (_latest is not null && frame.TimestampMs < _latest.TimestampMs && Environment.TickCount64 - _latestTicks < _latestMaxAge.TotalMilliseconds) return;
+        if (!_order.TryPass(frame.TimestampMs, Environment.TickCount64)) return;
         _latest = frame;
-        _latestTicks = Environment.TickCount64;
         _fanOut.Publish(frame);
     }
 

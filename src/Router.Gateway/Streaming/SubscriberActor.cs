@@ -45,7 +45,7 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     private readonly TimeSpan _startTimeout;
     private readonly HashSet<StreamKey> _retrying = [];
     private readonly Dictionary<StreamKey, string> _subscriptions = new();
-    private readonly Dictionary<StreamKey, (long TimestampMs, long PassedTicks)> _last = new();
+    private readonly Dictionary<StreamKey, FrameOrder> _order = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private int _counter;
 
@@ -137,14 +137,12 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
             Sender.Tell(StreamAck.Instance);
             return;
         }
-        var now = _clock();
-        var known = _last.TryGetValue(frame.Key, out var last);
-        if (!FrameOrder.Accepts(known ? last.TimestampMs : null, last.PassedTicks, frame.TimestampMs, now, _latestMaxAge))
+        if (!_order.TryGetValue(frame.Key, out var order)) _order[frame.Key] = order = new FrameOrder(_latestMaxAge);
+        if (!order.TryPass(frame.TimestampMs, _clock()))
         {
             Sender.Tell(StreamAck.Instance);
             return;
         }
-        _last[frame.Key] = (frame.TimestampMs, now);
         _outlet.Deliver(frame, Sender, Self);
     }
 
