@@ -4,7 +4,7 @@ using Router.Actors.Hosting;
 using Router.Gateway;
 
 // Router.Gateway: the gateway role alone. HTTP/WebSocket endpoints, a proxy to the camera shard region on the
-// node members, and the subscriber actors. Needs Router:Cluster:SeedNodes pointing at the cluster.
+// node members, and the consumer actors. Needs Router:Cluster:SeedNodes pointing at the cluster.
 try
 {
     var builder = WebApplication.CreateBuilder(args);

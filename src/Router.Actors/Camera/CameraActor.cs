@@ -87,7 +87,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         StopCapture();
-        if (_online || _pullSource is not null) _directory.Tell(new PublishCameraStatus(CurrentStatus() with { Online = false, Subscribers = 0 }));
+        if (_online || _pullSource is not null) _directory.Tell(new PublishCameraStatus(CurrentStatus() with { Online = false, Relays = 0 }));
         _fanOut.EndAll();
     }
 

@@ -11,7 +11,7 @@ namespace Router.Actors.Relay;
 /// <summary>
 /// A gateway's relay of one camera: every consumer on this gateway watching the camera subscribes here, and the relay
 /// holds ONE subscription to the camera entity (wherever its shard lives), so a frame crosses the network once per
-/// gateway, not once per viewer. Frames are fanned out locally through a <see cref="FrameFanOut"/> (per-subscriber
+/// gateway, not once per consumer. Frames are fanned out locally through a <see cref="FrameFanOut"/> (per-subscriber
 /// conflation and acknowledgement). The upstream frame is acknowledged as soon as it is handed to the local streams,
 /// so one frame per gateway and camera is in flight over remoting.
 /// The relay re-subscribes by itself when the upstream stream ends (entity handed off or passivated) or when the member

@@ -8,14 +8,14 @@ using Router.Actors.Metrics;
 
 namespace Router.Gateway.Streaming;
 
-/// <summary>The outbound side of one consumer connection, as seen by its <see cref="SubscriberActor"/>.</summary>
+/// <summary>The outbound side of one consumer connection, as seen by its <see cref="ConsumerActor"/>.</summary>
 internal interface IFrameOutlet
 {
     /// <summary>
     /// Queues <paramref name="frame"/> for sending; once it is sent, <paramref name="ackTo"/> (the fan-out stage) gets
-    /// <see cref="StreamAck"/> with <paramref name="subscriber"/> as sender (the stage matches acks by sender).
+    /// <see cref="StreamAck"/> with <paramref name="consumerActor"/> as sender (the stage matches acks by sender).
     /// </summary>
-    void Deliver(VideoFrame frame, IActorRef ackTo, IActorRef subscriber);
+    void Deliver(VideoFrame frame, IActorRef ackTo, IActorRef consumerActor);
 }
 
 /// <summary>
@@ -28,7 +28,7 @@ internal interface IFrameOutlet
 /// A subscription that does not start (no <see cref="SubscriptionStarted"/>) within <see cref="DefaultStartTimeout"/>
 /// is retried with a new id (the old one is unsubscribed), counted and logged once per camera until it starts.
 /// </summary>
-internal sealed class SubscriberActor : ReceiveActor, IWithTimers
+internal sealed class ConsumerActor : ReceiveActor, IWithTimers
 {
     /// <summary>How long a subscription may take to start before it is retried: 3 s.</summary>
     public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(3);
@@ -59,7 +59,7 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     /// <param name="latestMaxAge">See <see cref="FrameOrder"/> (<c>Router:Camera:LatestFrameMaxAge</c>).</param>
     /// <param name="clock">Milliseconds of a monotonic clock; <see cref="Environment.TickCount64"/> unless a test replaces it.</param>
     /// <param name="startTimeout">See <see cref="DefaultStartTimeout"/> (the default when null).</param>
-    public SubscriberActor(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
+    public ConsumerActor(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
         IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null,
         TimeSpan? startTimeout = null)
     {
@@ -86,7 +86,7 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
     public static Props Props(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
         IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null,
         TimeSpan? startTimeout = null) =>
-        Akka.Actor.Props.Create(() => new SubscriberActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet, latestMaxAge, clock, startTimeout));
+        Akka.Actor.Props.Create(() => new ConsumerActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet, latestMaxAge, clock, startTimeout));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -103,7 +103,7 @@ internal sealed class SubscriberActor : ReceiveActor, IWithTimers
 
     private void SubscribeTo(StreamKey key)
     {
-        // Counted as a viewer of the camera (GET /v1/sources) until this actor stops.
+        // Counted as a consumer of the camera (GET /v1/sources) until this actor stops.
         if (!_subscriptions.ContainsKey(key)) _directory.Tell(new WatchingCamera(key, Self));
         else _relays.Tell(new Unsubscribe(key, _subscriptions[key])); // a retry or re-subscription replaces the old one
         var id = $"{Self.Path.Uid}-{++_counter}";
