@@ -222,7 +222,7 @@ public sealed class CameraActor : ReceiveActor, IWithTimers
         _capture = null;
         // Joining the capture thread blocks (up to 2 s): do it off the actor dispatcher.
         _ = Task.Run(capture.Dispose);
-        _log.Info("Camera {0}: pull capture stopped (no subscribers)", _key);
+        _log.Info("Camera {0}: pull capture stopped (no subscriptions)", _key);
     }
 
     private void HandleStatusTick()

@@ -9,8 +9,8 @@ using Xunit;
 
 namespace Router.Tests.Actors;
 
-/// <summary>The directory counts viewers (consumer connections) per camera, its own and those other processes publish.</summary>
-public sealed class CameraDirectoryViewerTests() : TestKit(RouterTestConfig.SerializeEverything)
+/// <summary>The directory counts consumers (consumer connections) per camera, its own and those other processes publish.</summary>
+public sealed class CameraDirectoryConsumerTests() : TestKit(RouterTestConfig.SerializeEverything)
 {
     private static readonly StreamKey Front = new("acme", "robot-01", "front");
     private static readonly StreamKey Rear = new("acme", "robot-01", "rear");
