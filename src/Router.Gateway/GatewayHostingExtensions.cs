@@ -1,9 +1,11 @@
 using System.Net;
 using Akka.Actor;
 using Akka.Cluster;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Router.Actors.Camera;
+using Router.Actors.Hosting;
 using Router.Actors.Metrics;
 using Router.Gateway.Admission;
 using Router.Gateway.Ingest;
@@ -17,18 +19,20 @@ namespace Router.Gateway;
 public static class GatewayHostingExtensions
 {
     /// <summary>
-    /// Registers the gateway's services and options: <c>Router:Gateway</c> (<see cref="GatewayOptions"/>),
-    /// <c>Router:ApiKeys</c> (<see cref="ApiKeyOptions"/>, validated when the host starts), <c>Router:Camera</c> (limits
-    /// used for HTTP 413).
+    /// Registers the gateway's services and options, each validated when the host starts: <c>Router:Gateway</c>
+    /// (<see cref="GatewayOptions"/>, <see cref="GatewayOptionsValidator"/>), <c>Router:ApiKeys</c>
+    /// (<see cref="ApiKeyOptions"/>), <c>Router:Camera</c> (limits used for HTTP 413).
     /// The Akka system (with a camera region or proxy and a directory) is added by the host.
     /// </summary>
     public static IServiceCollection AddRouterGateway(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<GatewayOptions>(configuration.GetSection("Router:Gateway"));
-        // Invalid keys stop the host at start-up with every problem listed (not the first request).
-        services.AddOptions<ApiKeyOptions>().Bind(configuration.GetSection("Router")).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ApiKeyOptions>, ApiKeyOptionsValidator>();
-        services.Configure<CameraOptions>(configuration.GetSection("Router:Camera"));
+        // Invalid settings stop the host at start-up with every problem listed (not the first request).
+        services.AddOptions<GatewayOptions>().BindConfiguration("Router:Gateway").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
+        services.AddOptions<ApiKeyOptions>().BindConfiguration("Router").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiKeyOptions>, ApiKeyOptionsValidator>());
+        services.AddOptions<CameraOptions>().BindConfiguration("Router:Camera").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CameraOptions>, CameraOptionsValidator>());
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<FrameIngestor>();
         services.AddSingleton<AuthFailureLimiter>();
@@ -40,6 +44,13 @@ public static class GatewayHostingExtensions
         services.AddSingleton<SourcesEndpoints>();
         return services;
     }
+
+    /// <summary>The configuration sections only the gateway role reads: <c>Router:Gateway</c>, <c>Router:ApiKeys</c>.</summary>
+    public static IReadOnlyList<RouterSettingsSection> ConfigurationSections { get; } =
+    [
+        new("Router:Gateway", typeof(GatewayOptions), RouterSettingRoles.Gateway | RouterSettingRoles.Standalone),
+        new("Router:ApiKeys", typeof(List<ApiKeyEntry>), RouterSettingRoles.Gateway | RouterSettingRoles.Standalone),
+    ];
 
     /// <summary>
     /// Adds an API key with both scopes (ingest and view) for <paramref name="tenant"/> to the gateway's key store, beside

@@ -22,8 +22,12 @@ public sealed class GatewayOptions
     /// <summary>Consumer stream duration when the request has no <c>timeout</c>. Default 600 s.</summary>
     public TimeSpan DefaultStreamTimeout { get; set; } = TimeSpan.FromSeconds(600);
 
-    /// <summary>Largest device WebSocket message in bytes; a larger one closes the socket with 1009. Default 1 MiB.</summary>
-    public int MaxDeviceMessageBytes { get; set; } = 1024 * 1024;
+    /// <summary>
+    /// Largest device WebSocket message in bytes; a larger one closes the socket with 1009. Default 1,049,600 (1 MiB +
+    /// 1 KiB): a binary frame of the size policy's default hard limit (1 MiB) plus the largest binary header (529 bytes)
+    /// fits, so it gets the size policy's answer. Must be at least HardLimitBytes + 529 (checked at start-up).
+    /// </summary>
+    public int MaxDeviceMessageBytes { get; set; } = 1024 * 1024 + 1024;
 
     /// <summary>
     /// How long <c>GET /v1/sources</c>, the snapshot and the consumer stream's <c>init</c> wait for the cluster (the

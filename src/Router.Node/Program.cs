@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Router.Actors.Hosting;
 using Router.Node;
 
@@ -12,13 +11,8 @@ catch (ArgumentException e)
     Console.Error.WriteLine($"Router.Node: {e.Message}");
     return 2;
 }
-catch (OptionsValidationException e)
+catch (Exception e) when (RouterOptionsServiceCollectionExtensions.ConfigurationProblems(e) is { } problems)
 {
-    Console.Error.WriteLine($"Router.Node: invalid configuration: {e.Message}");
-    return 2;
-}
-catch (RouterConfigurationException e)
-{
-    Console.Error.WriteLine($"Router.Node: invalid configuration: {e.Message}");
+    foreach (var problem in problems) Console.Error.WriteLine($"Router.Node: invalid configuration: {problem}");
     return 2;
 }

@@ -1,4 +1,6 @@
 using Akka.Hosting;
+using Microsoft.Extensions.Options;
+using Router.Actors.Camera;
 using Router.Actors.Hosting;
 using Router.Gateway;
 
@@ -16,11 +18,21 @@ public static class RouterNodeApp
     /// <summary>Default address of standalone mode when neither <c>--urls</c> nor <c>ASPNETCORE_URLS</c> is given.</summary>
     public const string DefaultUrl = "http://localhost:8080";
 
+    /// <summary>
+    /// Every <c>Router:*</c> setting this executable reads (all roles): the sections of Router.Actors and of the gateway,
+    /// plus standalone mode's <c>Router:Demo</c>. A key outside it stops the start (exit code 2).
+    /// </summary>
+    public static RouterConfigurationSurface ConfigurationSurface { get; } = new RouterConfigurationSurface(RouterConfigurationSurface.CoreSections)
+        .With(GatewayHostingExtensions.ConfigurationSections)
+        .With([
+            new("Router:Demo:Url", typeof(string), RouterSettingRoles.Standalone),
+            new("Router:Demo:PrintBanner", typeof(bool), RouterSettingRoles.Standalone),
+        ]);
+
     /// <summary>Builds the application from command-line <paramref name="args"/> (ASP.NET conventions).</summary>
     /// <exception cref="ArgumentException">The role is not <c>standalone</c>, <c>node</c> or <c>gateway</c>.</exception>
-    /// <exception cref="InvalidOperationException">Configuration is invalid (pull sources).</exception>
-    /// <exception cref="RouterConfigurationException">The cluster timings are out of range.</exception>
-    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The API keys are invalid (standalone, gateway).</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">A key under <c>Router</c> is unknown or does
+    /// not convert, or an option is invalid (listed by <see cref="RouterOptionsServiceCollectionExtensions.ConfigurationProblems"/>).</exception>
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
@@ -33,17 +45,16 @@ public static class RouterNodeApp
         if (standalone && builder.Configuration["urls"] is null) builder.WebHost.UseUrls(DefaultUrl);
 
         var demo = standalone ? StandaloneDemo.Create(builder.Configuration) : null;
-        var clusterOptions = RouterConfiguration.Cluster(builder.Configuration);
-        clusterOptions.Validate();
-        var cameraOptions = RouterConfiguration.Camera(builder.Configuration);
-        var pullSources = demo is null
-            ? RouterConfiguration.PullSources(builder.Configuration)
-            : RouterConfiguration.PullSources(builder.Configuration, demo.Camera);
-
+        builder.Services.AddRouterOptions(builder.Configuration, ConfigurationSurface);
         if (hasGateway) builder.Services.AddRouterGateway(builder.Configuration);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = RouterShutdown.Budget + TimeSpan.FromSeconds(5));
-        builder.Services.AddAkka(clusterOptions.SystemName, akka =>
+        builder.Services.AddAkka(RouterConfiguration.Cluster(builder.Configuration).SystemName, (akka, services) =>
         {
+            // Validated when the host starts (ValidateOnStart), before the actor system does.
+            var clusterOptions = services.GetRequiredService<IOptions<RouterClusterOptions>>().Value;
+            var cameraOptions = services.GetRequiredService<IOptions<CameraOptions>>().Value;
+            var entries = services.GetRequiredService<IOptions<PullSourceOptions>>().Value.PullSources;
+            var pullSources = demo is null ? RouterConfiguration.PullSources(entries) : RouterConfiguration.PullSources(entries, demo.Camera);
             akka.WithRouterSerialization()
                 .WithRouterCluster(clusterOptions, role switch
                 {
@@ -58,6 +69,7 @@ public static class RouterNodeApp
         });
 
         var app = builder.Build();
+        app.Services.ValidateRouterOptions();
         if (!hasGateway)
         {
             app.MapRouterHealth();

@@ -32,7 +32,7 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     private readonly FrameFanOut _fanOut;
     private readonly Queue<long> _arrivals = new();
     private VideoFrame? _latest;
-    private long _latestArrivalTicks;
+    private readonly FrameOrder _order;
     private long _sequence;
     private string _platform = string.Empty;
     private bool _online;
@@ -47,6 +47,7 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     {
         _key = StreamKey.ParseEntityId(entityId);
         _options = options;
+        _order = new FrameOrder(options.LatestFrameMaxAge);
         _sizePolicy = new SizePolicy(options.SizePolicy);
         _reencodeGate = ReencodeGate.For(Context.System, options.SizePolicy);
         _directory = directory;
@@ -87,7 +88,7 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         StopCapture();
-        if (_online || _pullSource is not null) _directory.Tell(new PublishCameraStatus(CurrentStatus() with { Online = false, Subscribers = 0 }));
+        if (_online || _pullSource is not null) _directory.Tell(new PublishCameraStatus(CurrentStatus() with { Online = false, Relays = 0 }));
         _fanOut.EndAll();
     }
 
@@ -159,15 +160,14 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>A frame is stale when older than the newest one, unless the newest is itself old (device clock reset).</summary>
-    private bool IsStale(long timestampMs) =>
-        !FrameOrder.Accepts(_latest?.TimestampMs, _latestArrivalTicks, timestampMs, Environment.TickCount64, _options.LatestFrameMaxAge);
+    private bool IsStale(long timestampMs) => !_order.Accepts(timestampMs, Environment.TickCount64);
 
     private void Accept(SizePolicyResult result, long timestampMs, IActorRef replyTo)
     {
         var frame = new VideoFrame(_key, result.Jpeg, result.Width, result.Height, timestampMs, ++_sequence, result.Reencoded);
         _latest = frame;
-        _latestArrivalTicks = Environment.TickCount64;
-        _arrivals.Enqueue(_latestArrivalTicks);
+        _order.Passed(timestampMs, Environment.TickCount64);
+        _arrivals.Enqueue(_order.LastPassedTicks);
         _fanOut.Publish(frame);
         if (!replyTo.IsNobody()) replyTo.Tell(new FrameAccepted(result.Width, result.Height, result.Jpeg.Length, result.Reencoded));
         if (!_online)
@@ -187,7 +187,7 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
 
     private void HandleSubscribe(Subscribe msg)
     {
-        var initial = _latest is not null && Environment.TickCount64 - _latestArrivalTicks < _options.LatestFrameMaxAge.TotalMilliseconds ? _latest : null;
+        var initial = _latest is not null && Environment.TickCount64 - _order.LastPassedTicks < _options.LatestFrameMaxAge.TotalMilliseconds ? _latest : null;
         if (!_fanOut.Add(msg, initial)) return;
         if (_pullSource is not null && _capture is null) StartCapture(_pullSource);
         _log.Debug("Camera {0}: subscription {1} by {2} (max_fps {3}); {4} in total", _key, msg.SubscriptionId, msg.Subscriber, msg.MaxFps, _fanOut.Count);
@@ -223,12 +223,12 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
         _capture = null;
         // Joining the capture thread blocks (up to 2 s): do it off the actor dispatcher.
         _ = Task.Run(capture.Dispose);
-        _log.Info("Camera {0}: pull capture stopped (no subscribers)", _key);
+        _log.Info("Camera {0}: pull capture stopped (no subscriptions)", _key);
     }
 
     private void HandleStatusTick()
     {
-        var offline = Environment.TickCount64 - _latestArrivalTicks > _options.OfflineAfter.TotalMilliseconds;
+        var offline = Environment.TickCount64 - _order.LastPassedTicks > _options.OfflineAfter.TotalMilliseconds;
         if (offline)
         {
             _online = false;

@@ -22,7 +22,7 @@ public sealed class CameraOptions
 
     /// <summary>
     /// Threads of a dedicated fan-out dispatcher (<see cref="FanOutDispatcher"/>) for the fan-out streams and the
-    /// consumer subscriber actors; 0 (default) keeps them on the shared .NET thread pool. Measured with
+    /// consumer actors; 0 (default) keeps them on the shared .NET thread pool. Measured with
     /// bench/Router.Bench on 2 cores: 1 thread cut S1 (one camera) CPU by 10–15 % (100 consumers 0.32–0.34 against
     /// 0.37–0.41 cores; 500: 1.04–1.12 against 1.17–1.33 CPU-s/GB) but raised S2 (200 cameras at 10 fps) p99 latency
     /// to 192–441 ms against 50–66 ms, and 2 threads did no better; so it is off unless a deployment is dominated by
@@ -39,7 +39,7 @@ public sealed class CameraOptions
     public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// The same deadline for LOCAL subscribers (consumer subscriber actors, a co-located relay): local delivery is not
+    /// The same deadline for LOCAL subscribers (consumer actors, a co-located relay): local delivery is not
     /// lost, and a consumer acks only when its WebSocket send completes, so this only bounds a stuck writer (whose
     /// socket the WebSocket keep-alive closes). Default 30 s.
     /// </summary>

@@ -6,7 +6,7 @@ namespace Router.Actors.Camera;
 
 /// <summary>
 /// An optional dispatcher for the frame fan-out: with <see cref="CameraOptions.FanOutThreads"/> above 0, the cameras'
-/// and relays' fan-out streams and the consumers' subscriber actors run on that many dedicated threads, so a frame's
+/// and relays' fan-out streams and the consumer actors run on that many dedicated threads, so a frame's
 /// way from the stage to every consumer socket and the acknowledgements back stay on one thread instead of waking
 /// thread-pool workers for each consumer (see the option for the measured trade-off). Where it is not configured
 /// (the default, and plain ActorSystems in unit tests), the default dispatcher is used.

@@ -12,17 +12,17 @@ namespace Router.Actors.Directory;
 /// <see cref="CameraStatus"/> through it to the DistributedPubSub topic <see cref="Topic"/>; every directory
 /// subscribes to that topic. An entry expires when no status arrived for <see cref="ExpireAfter"/>. Configured pull
 /// sources are always listed (their capture starts when someone subscribes).
-/// It also counts viewers: the consumer connections of its process register with <see cref="WatchingCamera"/>, and
-/// every directory publishes its counts (<see cref="ViewerCounts"/>, topic <see cref="ViewerTopic"/>) so that each one
-/// can answer the number of viewers per camera summed over all gateway processes.
+/// It also counts consumers: the consumer connections of its process register with <see cref="WatchingCamera"/>, and
+/// every directory publishes its counts (<see cref="ConsumerCounts"/>, topic <see cref="ConsumerTopic"/>) so that each one
+/// can answer the number of consumers per camera summed over all gateway processes.
 /// </summary>
 internal sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
 {
     /// <summary>The DistributedPubSub topic for camera status.</summary>
     public const string Topic = "router.camera-status";
 
-    /// <summary>The DistributedPubSub topic for <see cref="ViewerCounts"/>.</summary>
-    public const string ViewerTopic = "router.camera-viewers";
+    /// <summary>The DistributedPubSub topic for <see cref="ConsumerCounts"/>.</summary>
+    public const string ConsumerTopic = "router.camera-consumers";
 
     /// <summary>An entry without a fresh status for this long is dropped (the entity publishes every second).</summary>
     public static readonly TimeSpan ExpireAfter = TimeSpan.FromSeconds(5);
@@ -32,10 +32,10 @@ internal sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
     private readonly Dictionary<StreamKey, PullSourceDefinition> _pullSources;
     private readonly List<WatchSourceCameras> _watchers = new();
     private readonly string _origin = Guid.NewGuid().ToString("N");
-    private readonly Dictionary<IActorRef, HashSet<StreamKey>> _localViewers = new();
+    private readonly Dictionary<IActorRef, HashSet<StreamKey>> _localConsumers = new();
     private readonly Dictionary<StreamKey, int> _localCounts = new();
-    private readonly Dictionary<string, (IReadOnlyList<ViewerCount> Counts, long ReceivedTicks)> _remoteViewers = new();
-    private bool _viewersChanged;
+    private readonly Dictionary<string, (IReadOnlyList<ConsumerCount> Counts, long ReceivedTicks)> _remoteConsumers = new();
+    private bool _consumersChanged;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     /// <param name="pullSources">Configured pull sources, listed as online.</param>
@@ -55,14 +55,14 @@ internal sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
         Receive<GetOnlineCameras>(HandleQuery);
         Receive<WatchSourceCameras>(HandleWatch);
         Receive<WatchingCamera>(HandleWatchingCamera);
-        Receive<ViewerCounts>(HandleViewerCounts);
+        Receive<ConsumerCounts>(HandleConsumerCounts);
         Receive<Terminated>(t =>
         {
             _watchers.RemoveAll(w => w.Watcher.Equals(t.ActorRef));
-            if (!_localViewers.Remove(t.ActorRef, out var keys)) return;
+            if (!_localConsumers.Remove(t.ActorRef, out var keys)) return;
             foreach (var key in keys)
                 if (--_localCounts[key] == 0) _localCounts.Remove(key);
-            _viewersChanged = true;
+            _consumersChanged = true;
         });
         Receive<SubscribeAck>(_ => { });
         Receive<Sweep>(_ => HandleSweep());
@@ -79,7 +79,7 @@ internal sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _mediator?.Tell(new Akka.Cluster.Tools.PublishSubscribe.Subscribe(Topic, Self));
-        _mediator?.Tell(new Akka.Cluster.Tools.PublishSubscribe.Subscribe(ViewerTopic, Self));
+        _mediator?.Tell(new Akka.Cluster.Tools.PublishSubscribe.Subscribe(ConsumerTopic, Self));
         Timers.StartPeriodicTimer("sweep", Sweep.Instance, TimeSpan.FromSeconds(1));
     }
 
@@ -102,45 +102,45 @@ internal sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
     private void HandleQuery(GetOnlineCameras query)
     {
         var cameras = Online(query.Tenant, query.SourceId);
-        // This process's viewers plus the latest counts of every other process.
-        var viewers = new Dictionary<StreamKey, int>();
+        // This process's consumers plus the latest counts of every other process.
+        var consumers = new Dictionary<StreamKey, int>();
         void Add(StreamKey key, int n)
         {
             if (key.Tenant == query.Tenant && (query.SourceId is null || key.SourceId == query.SourceId))
-                viewers[key] = viewers.GetValueOrDefault(key) + n;
+                consumers[key] = consumers.GetValueOrDefault(key) + n;
         }
         foreach (var (key, n) in _localCounts) Add(key, n);
-        foreach (var (counts, _) in _remoteViewers.Values)
-            foreach (var c in counts) Add(c.Key, c.Viewers);
-        Sender.Tell(new OnlineCameras(cameras, viewers));
+        foreach (var (counts, _) in _remoteConsumers.Values)
+            foreach (var c in counts) Add(c.Key, c.Consumers);
+        Sender.Tell(new OnlineCameras(cameras, consumers));
     }
 
     private void HandleWatchingCamera(WatchingCamera msg)
     {
-        if (!_localViewers.TryGetValue(msg.Viewer, out var keys))
+        if (!_localConsumers.TryGetValue(msg.Consumer, out var keys))
         {
-            _localViewers[msg.Viewer] = keys = new HashSet<StreamKey>();
-            Context.Watch(msg.Viewer);
+            _localConsumers[msg.Consumer] = keys = new HashSet<StreamKey>();
+            Context.Watch(msg.Consumer);
         }
         if (!keys.Add(msg.Key)) return;
         _localCounts[msg.Key] = _localCounts.GetValueOrDefault(msg.Key) + 1;
-        _viewersChanged = true;
+        _consumersChanged = true;
     }
 
-    private void HandleViewerCounts(ViewerCounts msg)
+    private void HandleConsumerCounts(ConsumerCounts msg)
     {
         if (msg.Origin == _origin) return; // our own publication, back through the topic
-        if (msg.Counts.Count == 0) _remoteViewers.Remove(msg.Origin);
-        else _remoteViewers[msg.Origin] = (msg.Counts, Environment.TickCount64);
+        if (msg.Counts.Count == 0) _remoteConsumers.Remove(msg.Origin);
+        else _remoteConsumers[msg.Origin] = (msg.Counts, Environment.TickCount64);
     }
 
-    /// <summary>Publishes this process's viewer counts when they changed, and every tick while there are any (keeps them fresh).</summary>
-    private void PublishViewerCounts()
+    /// <summary>Publishes this process's consumer counts when they changed, and every tick while there are any (keeps them fresh).</summary>
+    private void PublishConsumerCounts()
     {
-        if (_mediator is null || (!_viewersChanged && _localViewers.Count == 0)) return;
-        _viewersChanged = false;
-        var counts = _localCounts.Select(p => new ViewerCount(p.Key, p.Value)).ToList();
-        _mediator.Tell(new Publish(ViewerTopic, new ViewerCounts(_origin, counts)));
+        if (_mediator is null || (!_consumersChanged && _localConsumers.Count == 0)) return;
+        _consumersChanged = false;
+        var counts = _localCounts.Select(p => new ConsumerCount(p.Key, p.Value)).ToList();
+        _mediator.Tell(new Publish(ConsumerTopic, new ConsumerCounts(_origin, counts)));
     }
 
     private List<CameraStatus> Online(string tenant, string? sourceId)
@@ -173,9 +173,9 @@ internal sealed class CameraDirectoryActor : ReceiveActor, IWithTimers
             _cameras.Remove(key);
             _log.Debug("Directory: camera {0} expired", key);
         }
-        foreach (var origin in _remoteViewers.Where(p => now - p.Value.ReceivedTicks > ExpireAfter.TotalMilliseconds).Select(p => p.Key).ToList())
-            _remoteViewers.Remove(origin);
-        PublishViewerCounts();
+        foreach (var origin in _remoteConsumers.Where(p => now - p.Value.ReceivedTicks > ExpireAfter.TotalMilliseconds).Select(p => p.Key).ToList())
+            _remoteConsumers.Remove(origin);
+        PublishConsumerCounts();
     }
 
     private sealed class Sweep : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded

@@ -13,33 +13,33 @@ public sealed record GetOnlineCameras(string Tenant, string? SourceId = null) : 
 
 /// <summary>Reply to <see cref="GetOnlineCameras"/>, ordered by source_id then camera_id.</summary>
 /// <param name="Cameras">The online cameras.</param>
-/// <param name="Viewers">Viewers per camera summed over every gateway process (see <see cref="WatchingCamera"/>); cameras
-/// without viewers are absent.</param>
-public sealed record OnlineCameras(IReadOnlyList<CameraStatus> Cameras, IReadOnlyDictionary<StreamKey, int>? Viewers = null)
+/// <param name="Consumers">Consumers (consumer connections) per camera summed over every gateway process (see
+/// <see cref="WatchingCamera"/>); cameras without consumers are absent.</param>
+public sealed record OnlineCameras(IReadOnlyList<CameraStatus> Cameras, IReadOnlyDictionary<StreamKey, int>? Consumers = null)
     : INoSerializationVerificationNeeded
 {
     /// <summary>Consumer connections watching <paramref name="key"/>, over every gateway process.</summary>
-    public int ViewersOf(StreamKey key) => Viewers is not null && Viewers.TryGetValue(key, out var n) ? n : 0;
+    public int ConsumersOf(StreamKey key) => Consumers is not null && Consumers.TryGetValue(key, out var n) ? n : 0;
 }
 
 /// <summary>
-/// Sent by a consumer connection's subscriber actor to its process's directory for each camera it watches. The
-/// directory counts <paramref name="Viewer"/> as one viewer of the camera until the viewer stops, and shares its counts
-/// with every other directory (<see cref="ViewerCounts"/>).
+/// Sent by a consumer connection's actor to its process's directory for each camera it watches. The directory counts
+/// <paramref name="Consumer"/> as one consumer of the camera until the actor stops, and shares its counts with every
+/// other directory (<see cref="ConsumerCounts"/>).
 /// </summary>
-internal sealed record WatchingCamera(StreamKey Key, IActorRef Viewer) : INoSerializationVerificationNeeded;
+internal sealed record WatchingCamera(StreamKey Key, IActorRef Consumer) : INoSerializationVerificationNeeded;
 
-/// <summary>One camera's viewer count in <see cref="ViewerCounts"/>.</summary>
-internal readonly record struct ViewerCount(StreamKey Key, int Viewers);
+/// <summary>One camera's consumer count in <see cref="ConsumerCounts"/>.</summary>
+internal readonly record struct ConsumerCount(StreamKey Key, int Consumers);
 
 /// <summary>
-/// The viewers per camera of one process (its directory's <see cref="WatchingCamera"/> registrations), published about
-/// once a second to every directory while it has viewers, and once more when it has none left. A directory forgets an
+/// The consumers per camera of one process (its directory's <see cref="WatchingCamera"/> registrations), published about
+/// once a second to every directory while it has consumers, and once more when it has none left. A directory forgets an
 /// origin that has not published for <see cref="CameraDirectoryActor.ExpireAfter"/>.
 /// </summary>
 /// <param name="Origin">Unique id of the publishing directory (one per process start).</param>
-/// <param name="Counts">Cameras with at least one viewer; empty when the origin has none.</param>
-internal sealed record ViewerCounts(string Origin, IReadOnlyList<ViewerCount> Counts) : IRouterMessage, IDeadLetterSuppression;
+/// <param name="Counts">Cameras with at least one consumer; empty when the origin has none.</param>
+internal sealed record ConsumerCounts(string Origin, IReadOnlyList<ConsumerCount> Counts) : IRouterMessage, IDeadLetterSuppression;
 
 /// <summary>
 /// Ask the local directory to send <see cref="CameraCameOnline"/> to <paramref name="Watcher"/> for every camera of a

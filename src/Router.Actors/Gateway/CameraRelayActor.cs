@@ -11,7 +11,7 @@ namespace Router.Actors.Gateway;
 /// <summary>
 /// A gateway's relay of one camera: every consumer on this gateway watching the camera subscribes here, and the relay
 /// holds ONE subscription to the camera entity (wherever its shard lives), so a frame crosses the network once per
-/// gateway, not once per viewer. Frames are fanned out locally through a <see cref="FrameFanOut"/> (per-subscriber
+/// gateway, not once per consumer. Frames are fanned out locally through a <see cref="FrameFanOut"/> (per-subscriber
 /// conflation and acknowledgement). The upstream frame is acknowledged as soon as it is handed to the local streams,
 /// so one frame per gateway and camera is in flight over remoting.
 /// The relay re-subscribes by itself when the upstream stream ends (entity handed off or passivated) or when the member
@@ -36,7 +36,7 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
     private IActorRef? _upstreamStage;
     private Address? _upstreamAddress;
     private VideoFrame? _latest;
-    private long _latestTicks;
+    private readonly FrameOrder _order;
     private long _lastUpstreamTicks;
     private int _counter;
     private int _startRetries;
@@ -50,6 +50,7 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
         _key = key;
         _region = region;
         _latestMaxAge = options.LatestFrameMaxAge;
+        _order = new FrameOrder(options.LatestFrameMaxAge);
         _stallTimeoutMs = options.RelayStallTimeout > TimeSpan.Zero ? (long)options.RelayStallTimeout.TotalMilliseconds : 0;
         _fanOut = new FrameFanOut(Context, options, notifyOwner: true);
 
@@ -103,7 +104,7 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
 
     private void HandleLocalSubscribe(Subscribe msg)
     {
-        var initial = _latest is not null && Environment.TickCount64 - _latestTicks < _latestMaxAge.TotalMilliseconds ? _latest : null;
+        var initial = _latest is not null && Environment.TickCount64 - _order.LastPassedTicks < _latestMaxAge.TotalMilliseconds ? _latest : null;
         _fanOut.Add(msg, initial);
     }
 
@@ -153,9 +154,8 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
         Sender.Tell(StreamAck.Instance);
         if (!Sender.Equals(_upstreamStage) || frame.Key != _key) return;
         _lastUpstreamTicks = Environment.TickCount64;
-        if (_latest is not null && frame.TimestampMs < _latest.TimestampMs && Environment.TickCount64 - _latestTicks < _latestMaxAge.TotalMilliseconds) return;
+        if (!_order.TryPass(frame.TimestampMs, Environment.TickCount64)) return;
         _latest = frame;
-        _latestTicks = Environment.TickCount64;
         _fanOut.Publish(frame);
     }
 

@@ -27,7 +27,7 @@ public static class RouterRoles
     /// <summary>Hosts the camera shard region and the pull-source capture.</summary>
     public const string Node = "node";
 
-    /// <summary>Hosts the HTTP/WebSocket endpoints, a camera region proxy and the subscriber actors.</summary>
+    /// <summary>Hosts the HTTP/WebSocket endpoints, a camera region proxy and the consumer actors.</summary>
     public const string Gateway = "gateway";
 }
 

@@ -52,20 +52,16 @@ public sealed class RouterClusterOptions
     public int SocketBufferBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>
-    /// Checks the cluster timings: <see cref="SplitBrainStableAfter"/> above zero and <see cref="DownRemovalMargin"/> at
-    /// least <see cref="SplitBrainStableAfter"/>. Router.Node and Router.Gateway call this at start-up and exit with
-    /// code 2 and the message.
+    /// Checks these options alone (<see cref="RouterClusterOptionsValidator.Problems"/> without the size policy): the
+    /// cluster timings (<see cref="SplitBrainStableAfter"/> above zero, <see cref="DownRemovalMargin"/> at least
+    /// <see cref="SplitBrainStableAfter"/>), ports, buffers, seed node addresses. The hosts validate the options at
+    /// start-up (<see cref="RouterOptionsServiceCollectionExtensions.AddRouterOptions"/>) and exit with code 2.
     /// </summary>
-    /// <exception cref="RouterConfigurationException">A timing is out of range; the message names the settings.</exception>
+    /// <exception cref="RouterConfigurationException">A setting is out of range; the message names the settings.</exception>
     public void Validate()
     {
-        if (SplitBrainStableAfter <= TimeSpan.Zero)
-            throw new RouterConfigurationException($"Router:Cluster:SplitBrainStableAfter must be above zero (got {SplitBrainStableAfter})");
-        if (DownRemovalMargin < SplitBrainStableAfter)
-            throw new RouterConfigurationException(
-                $"Router:Cluster:DownRemovalMargin ({DownRemovalMargin}) must be at least Router:Cluster:SplitBrainStableAfter " +
-                $"({SplitBrainStableAfter}): a shorter margin lets the majority start a partitioned member's camera entities " +
-                "while that member still runs them (docs/deploy.md, \"Cluster timings\")");
+        var problems = RouterClusterOptionsValidator.Problems(this, hardLimitBytes: null);
+        if (problems.Count > 0) throw new RouterConfigurationException(string.Join("; ", problems));
     }
 }
 

@@ -38,15 +38,16 @@ public static class RouterConfiguration
     public static PullSourceCatalog PullSources(IConfiguration configuration, params PullSourceDefinition[] extra)
     {
         var entries = configuration.GetSection("Router:PullSources").Get<List<PullSourceEntry>>() ?? [];
-        var sources = new List<PullSourceDefinition>();
-        foreach (var e in entries)
-        {
-            if (!Identifiers.IsValidTenant(e.Tenant, out var error) || !Identifiers.IsValidSourceId(e.SourceId, out error) ||
-                !Identifiers.IsValidCameraId(e.CameraId, out error))
-                throw new InvalidOperationException($"Router:PullSources: {error}");
-            if (string.IsNullOrWhiteSpace(e.Url)) throw new InvalidOperationException($"Router:PullSources: {e.SourceId}/{e.CameraId} has no Url");
-            sources.Add(new PullSourceDefinition(new StreamKey(e.Tenant, e.SourceId, e.CameraId), e.Url));
-        }
+        return PullSources(entries, extra);
+    }
+
+    /// <summary>The catalog of <paramref name="entries"/> (<c>Router:PullSources</c>) plus <paramref name="extra"/> sources.</summary>
+    /// <exception cref="InvalidOperationException">An entry has an invalid tenant, source_id, camera_id or an empty url.</exception>
+    public static PullSourceCatalog PullSources(IReadOnlyList<PullSourceEntry> entries, params PullSourceDefinition[] extra)
+    {
+        var problems = PullSourceOptionsValidator.Problems(entries);
+        if (problems.Count > 0) throw new InvalidOperationException(string.Join("; ", problems));
+        var sources = entries.Select(e => new PullSourceDefinition(new StreamKey(e.Tenant, e.SourceId, e.CameraId), e.Url)).ToList();
         sources.AddRange(extra);
         return new PullSourceCatalog(sources);
     }

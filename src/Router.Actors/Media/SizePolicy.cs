@@ -41,22 +41,8 @@ public sealed class SizePolicy
     /// </exception>
     public SizePolicy(SizePolicyOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.PassThroughMaxBytes <= 0 || options.HardLimitBytes < options.PassThroughMaxBytes)
-            throw new ArgumentException(
-                $"size limits must satisfy 0 < PassThroughMaxBytes ({options.PassThroughMaxBytes}) <= HardLimitBytes ({options.HardLimitBytes})",
-                nameof(options));
-        if (options.MinReencodeQuality is < 1 or > 100 || options.InitialReencodeQuality is < 1 or > 100 ||
-            options.MinReencodeQuality > options.InitialReencodeQuality)
-            throw new ArgumentException(
-                $"re-encode qualities must satisfy 1 <= MinReencodeQuality ({options.MinReencodeQuality}) <= InitialReencodeQuality ({options.InitialReencodeQuality}) <= 100",
-                nameof(options));
-        if (options.MaxPixels <= 0)
-            throw new ArgumentException($"MaxPixels ({options.MaxPixels}) must be positive", nameof(options));
-        if (options.ReencodeConcurrency < 0 || options.ReencodeQueueLimit < 0)
-            throw new ArgumentException(
-                $"ReencodeConcurrency ({options.ReencodeConcurrency}) and ReencodeQueueLimit ({options.ReencodeQueueLimit}) must not be negative",
-                nameof(options));
+        var problems = SizePolicyOptions.Problems(options);
+        if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems), nameof(options));
         _maxPixels = options.MaxPixels;
         _passThroughMaxBytes = options.PassThroughMaxBytes;
         _hardLimitBytes = options.HardLimitBytes;

@@ -41,4 +41,28 @@ public sealed class SizePolicyOptions
     /// at most <see cref="HardLimitBytes"/>; a long queue would mostly outlast the senders' 5 s ingest timeout anyway).
     /// </summary>
     public int ReencodeQueueLimit { get; set; } = 4;
+
+    /// <summary>
+    /// Every problem of <paramref name="options"/>, each naming its key under <paramref name="at"/>: limits not positive,
+    /// the pass-through size above the hard limit, a quality outside 1–100 or the minimum above the initial one, a
+    /// pixel limit not positive, a negative concurrency or queue limit. Empty when valid. The one rule used by the
+    /// start-up validation and by <see cref="SizePolicy"/>'s constructor.
+    /// </summary>
+    public static IReadOnlyList<string> Problems(SizePolicyOptions options, string at = "SizePolicy")
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        if (options.PassThroughMaxBytes <= 0 || options.HardLimitBytes < options.PassThroughMaxBytes)
+            errors.Add($"{at}: size limits must satisfy 0 < PassThroughMaxBytes ({options.PassThroughMaxBytes}) <= HardLimitBytes ({options.HardLimitBytes})");
+        if (options.MinReencodeQuality is < 1 or > 100 || options.InitialReencodeQuality is < 1 or > 100 ||
+            options.MinReencodeQuality > options.InitialReencodeQuality)
+            errors.Add($"{at}: re-encode qualities must satisfy 1 <= MinReencodeQuality ({options.MinReencodeQuality}) <= InitialReencodeQuality ({options.InitialReencodeQuality}) <= 100");
+        if (options.MaxPixels <= 0)
+            errors.Add($"{at}:MaxPixels ({options.MaxPixels}) must be positive");
+        if (options.ReencodeConcurrency < 0)
+            errors.Add($"{at}:ReencodeConcurrency ({options.ReencodeConcurrency}) must not be negative");
+        if (options.ReencodeQueueLimit < 0)
+            errors.Add($"{at}:ReencodeQueueLimit ({options.ReencodeQueueLimit}) must not be negative");
+        return errors;
+    }
 }

@@ -111,6 +111,7 @@ public sealed record Snapshot(StreamKey Key, VideoFrame? Frame) : IRouterMessage
 /// <param name="Fps">Measured ingest rate over the last few seconds, frames per second.</param>
 /// <param name="Width">Width of the newest frame in pixels (0 when none).</param>
 /// <param name="Height">Height of the newest frame in pixels (0 when none).</param>
-/// <param name="Subscribers">Number of live subscriptions at the entity.</param>
-public sealed record CameraStatus(StreamKey Key, bool Online, string Platform, long LastFrameMs, double Fps, int Width, int Height, int Subscribers)
+/// <param name="Relays">Live subscriptions at the entity: the gateway relays (one per gateway process relaying the
+/// camera) and any other direct subscriber.</param>
+public sealed record CameraStatus(StreamKey Key, bool Online, string Platform, long LastFrameMs, double Fps, int Width, int Height, int Relays)
     : IRouterMessage, IDeadLetterSuppression;

@@ -43,7 +43,7 @@ internal sealed class RouterSerializer : SerializerWithStringManifest
     private const string CameraStatusManifest = "CS";
     private const string GetSnapshotManifest = "GN";
     private const string SnapshotManifest = "N";
-    private const string ViewerCountsManifest = "VC";
+    private const string ConsumerCountsManifest = "VC";
 
     /// <summary>Creates the serializer for <paramref name="system"/>.</summary>
     public RouterSerializer(ExtendedActorSystem system) : base(system)
@@ -70,7 +70,7 @@ internal sealed class RouterSerializer : SerializerWithStringManifest
         CameraStatus => CameraStatusManifest,
         GetSnapshot => GetSnapshotManifest,
         Snapshot => SnapshotManifest,
-        ViewerCounts => ViewerCountsManifest,
+        ConsumerCounts => ConsumerCountsManifest,
         _ => throw new ArgumentException($"RouterSerializer cannot serialize {o.GetType()}", nameof(o)),
     };
 
@@ -116,16 +116,16 @@ internal sealed class RouterSerializer : SerializerWithStringManifest
                 break;
             case CameraStatus m:
                 w.Key(m.Key); w.Bool(m.Online); w.String(m.Platform); w.Int64(m.LastFrameMs); w.Double(m.Fps);
-                w.Int32(m.Width); w.Int32(m.Height); w.Int32(m.Subscribers);
+                w.Int32(m.Width); w.Int32(m.Height); w.Int32(m.Relays);
                 break;
             case Snapshot m:
                 w.Key(m.Key);
                 w.Bool(m.Frame is not null);
                 if (m.Frame is not null) w.Bytes(WriteVideoFrame(m.Frame));
                 break;
-            case ViewerCounts m:
+            case ConsumerCounts m:
                 w.String(m.Origin); w.Int32(m.Counts.Count);
-                foreach (var c in m.Counts) { w.Key(c.Key); w.Int32(c.Viewers); }
+                foreach (var c in m.Counts) { w.Key(c.Key); w.Int32(c.Consumers); }
                 break;
             default:
                 throw new ArgumentException($"RouterSerializer cannot serialize {obj.GetType()}", nameof(obj));
@@ -154,7 +154,7 @@ internal sealed class RouterSerializer : SerializerWithStringManifest
             GetSnapshotManifest => new GetSnapshot(r.Key()),
             CameraStatusManifest => new CameraStatus(r.Key(), r.Bool(), r.String(), r.Int64(), r.Double(), r.Int32(), r.Int32(), r.Int32()),
             SnapshotManifest => ReadSnapshot(ref r),
-            ViewerCountsManifest => ReadViewerCounts(ref r),
+            ConsumerCountsManifest => ReadConsumerCounts(ref r),
             _ => throw new SerializationException($"RouterSerializer: unknown manifest '{manifest}'"),
         };
     }
@@ -181,14 +181,14 @@ internal sealed class RouterSerializer : SerializerWithStringManifest
         return new Snapshot(key, ReadVideoFrame(ref inner));
     }
 
-    private static ViewerCounts ReadViewerCounts(ref Reader r)
+    private static ConsumerCounts ReadConsumerCounts(ref Reader r)
     {
         var origin = r.String();
         var n = r.Int32();
-        if (n < 0) throw new SerializationException("RouterSerializer: bad viewer count list");
-        var counts = new List<ViewerCount>(Math.Min(n, 4096));
-        for (var i = 0; i < n; i++) counts.Add(new ViewerCount(r.Key(), r.Int32()));
-        return new ViewerCounts(origin, counts);
+        if (n < 0) throw new SerializationException("RouterSerializer: bad consumer count list");
+        var counts = new List<ConsumerCount>(Math.Min(n, 4096));
+        for (var i = 0; i < n; i++) counts.Add(new ConsumerCount(r.Key(), r.Int32()));
+        return new ConsumerCounts(origin, counts);
     }
 
     private IActorRef ResolveActor(string path)

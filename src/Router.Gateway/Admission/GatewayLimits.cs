@@ -66,7 +66,7 @@ public sealed class GatewayLimits
 
     /// <summary>
     /// Consumer connections one tenant may open at once (the bucket of <see cref="ConsumerConnectsPerSecondPerTenant"/>).
-    /// Default 1000, as <see cref="MaxConsumerConnectionsPerTenant"/>: all viewers of a gateway that restarted reconnect at once.
+    /// Default 1000, as <see cref="MaxConsumerConnectionsPerTenant"/>: all consumers of a gateway that restarted reconnect at once.
     /// </summary>
     public int ConsumerConnectBurstPerTenant { get; set; } = 1000;
 
@@ -78,7 +78,7 @@ public sealed class GatewayLimits
 
     /// <summary>
     /// Subscriptions one tenant may start at once (the bucket of <see cref="SubscriptionsPerSecondPerTenant"/>). Default
-    /// 2000: 1000 viewers of two cameras each reconnecting at once.
+    /// 2000: 1000 consumers of two cameras each reconnecting at once.
     /// </summary>
     public int SubscriptionBurstPerTenant { get; set; } = 2000;
 }

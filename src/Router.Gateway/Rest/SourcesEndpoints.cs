@@ -44,8 +44,8 @@ internal sealed class SourcesEndpoints(
                     fps = c.Fps,
                     width = c.Width,
                     height = c.Height,
-                    subscribers = online.ViewersOf(c.Key),
-                    relays = c.Subscribers,
+                    consumers = online.ConsumersOf(c.Key),
+                    relays = c.Relays,
                 }).ToList(),
             });
         return Results.Json(new { sources });

@@ -19,8 +19,8 @@ internal enum FrameFormat
 }
 
 /// <summary>
-/// The sending half of a consumer WebSocket. A frame delivered by the <see cref="SubscriberActor"/> is sent at once on
-/// the delivering thread with the pre-built per-frame encoding (shared by all subscribers); frames delivered while a
+/// The sending half of a consumer WebSocket. A frame delivered by the <see cref="ConsumerActor"/> is sent at once on
+/// the delivering thread with the pre-built per-frame encoding (shared by all consumers); frames delivered while a
 /// send is in progress wait in order and go out when it completes. The stream stage is acknowledged after each send
 /// completes, so each camera has at most one frame queued or in flight here and a slow socket only slows its own
 /// subscription. Sending on the delivering thread (a loopback send completes synchronously until the socket's buffer
@@ -29,7 +29,7 @@ internal enum FrameFormat
 internal sealed class ConsumerConnection(WebSocket socket, FrameFormat format, CancellationToken aborted) : IFrameOutlet
 {
     private readonly object _gate = new();
-    private readonly Queue<(VideoFrame Frame, IActorRef AckTo, IActorRef Subscriber)> _waiting = new();
+    private readonly Queue<(VideoFrame Frame, IActorRef AckTo, IActorRef ConsumerActor)> _waiting = new();
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _sending;
     private bool _stopping;
@@ -44,19 +44,19 @@ internal sealed class ConsumerConnection(WebSocket socket, FrameFormat format, C
     /// </summary>
     public Task Completion => _done.Task;
 
-    public void Deliver(VideoFrame frame, IActorRef ackTo, IActorRef subscriber)
+    public void Deliver(VideoFrame frame, IActorRef ackTo, IActorRef consumerActor)
     {
         lock (_gate)
         {
             if (_stopping || _done.Task.IsCompleted) return;
             if (_sending)
             {
-                _waiting.Enqueue((frame, ackTo, subscriber));
+                _waiting.Enqueue((frame, ackTo, consumerActor));
                 return;
             }
             _sending = true;
         }
-        SendFrom((frame, ackTo, subscriber));
+        SendFrom((frame, ackTo, consumerActor));
     }
 
     /// <summary>Stops sending: frames not yet started are dropped; see <see cref="Completion"/>.</summary>
@@ -71,7 +71,7 @@ internal sealed class ConsumerConnection(WebSocket socket, FrameFormat format, C
         return _done.Task;
     }
 
-    private void SendFrom((VideoFrame Frame, IActorRef AckTo, IActorRef Subscriber) item)
+    private void SendFrom((VideoFrame Frame, IActorRef AckTo, IActorRef ConsumerActor) item)
     {
         while (true)
         {
@@ -100,7 +100,7 @@ internal sealed class ConsumerConnection(WebSocket socket, FrameFormat format, C
         }
     }
 
-    private async Task AwaitThenContinueAsync(ValueTask send, (VideoFrame Frame, IActorRef AckTo, IActorRef Subscriber) item)
+    private async Task AwaitThenContinueAsync(ValueTask send, (VideoFrame Frame, IActorRef AckTo, IActorRef ConsumerActor) item)
     {
         try { await send; }
         catch (Exception e)
@@ -112,7 +112,7 @@ internal sealed class ConsumerConnection(WebSocket socket, FrameFormat format, C
     }
 
     /// <summary>Acks a finished send; returns the next waiting frame (and stays "sending") or false when idle.</summary>
-    private bool Sent(ValueTask send, (VideoFrame Frame, IActorRef AckTo, IActorRef Subscriber) item, out (VideoFrame, IActorRef, IActorRef) next)
+    private bool Sent(ValueTask send, (VideoFrame Frame, IActorRef AckTo, IActorRef ConsumerActor) item, out (VideoFrame, IActorRef, IActorRef) next)
     {
         next = default;
         try { send.GetAwaiter().GetResult(); }
@@ -122,7 +122,7 @@ internal sealed class ConsumerConnection(WebSocket socket, FrameFormat format, C
             return false;
         }
         Interlocked.Increment(ref _framesSent);
-        item.AckTo.Tell(StreamAck.Instance, item.Subscriber);
+        item.AckTo.Tell(StreamAck.Instance, item.ConsumerActor);
         lock (_gate)
         {
             if (!_stopping && _waiting.TryDequeue(out next)) return true;

@@ -128,7 +128,7 @@ internal sealed class ConsumerWebSocketEndpoint(
         await ws.SendAsync(InitMessage(online), WebSocketMessageType.Text, true, aborted);
 
         var connection = new ConsumerConnection(ws, request.Format, aborted);
-        var subscriber = system.ActorOf(SubscriberActor.Props(tenant, request.SourceId, request.CameraIds, request.MaxFps,
+        var consumerActor = system.ActorOf(ConsumerActor.Props(tenant, request.SourceId, request.CameraIds, request.MaxFps,
             relays.ActorRef, directory.ActorRef, connection, cameraOptions.Value.LatestFrameMaxAge).WithDispatcher(FanOutDispatcher.For(system)));
         using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         var timeout = request.Timeout ?? options.Value.DefaultStreamTimeout;
@@ -140,7 +140,7 @@ internal sealed class ConsumerWebSocketEndpoint(
         try
         {
             var first = await Task.WhenAny(reading, writing, timedOut, shuttingDown);
-            system.Stop(subscriber);
+            system.Stop(consumerActor);
             stopWriting.Cancel();
             try { await connection.StopAsync(); } catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException) { }
             if (first == timedOut)
@@ -154,7 +154,7 @@ internal sealed class ConsumerWebSocketEndpoint(
         }
         finally
         {
-            system.Stop(subscriber);
+            system.Stop(consumerActor);
         }
     }
 

@@ -132,7 +132,7 @@ public sealed class CameraActorTests() : TestKit(RouterTestConfig.SerializeEvery
         AwaitAssert(() =>
         {
             camera.Tell(new GetCameraStatus(Key));
-            Assert.Equal(0, ExpectMsg<CameraStatus>(Wait).Subscribers);
+            Assert.Equal(0, ExpectMsg<CameraStatus>(Wait).Relays);
         }, Wait);
     }
 

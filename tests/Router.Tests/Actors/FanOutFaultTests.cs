@@ -18,9 +18,9 @@ public sealed class FanOutFaultTests() : TestKit("akka.loglevel = WARNING")
     private static readonly StreamKey Key = new("acme", "faults", "0");
 
     /// <summary>Acks at once and counts frames.</summary>
-    private sealed class CountingViewer : ReceiveActor
+    private sealed class CountingConsumer : ReceiveActor
     {
-        public CountingViewer(int[] frames)
+        public CountingConsumer(int[] frames)
         {
             Receive<SubscriptionStarted>(_ => Sender.Tell(StreamAck.Instance));
             Receive<VideoFrame>(_ =>
@@ -70,11 +70,11 @@ public sealed class FanOutFaultTests() : TestKit("akka.loglevel = WARNING")
         using (feed)
         {
             var normal = new int[1];
-            relays.Tell(new Subscribe(Key, "normal", Sys.ActorOf(Props.Create(() => new CountingViewer(normal))), 0));
+            relays.Tell(new Subscribe(Key, "normal", Sys.ActorOf(Props.Create(() => new CountingConsumer(normal))), 0));
             AwaitCondition(() => Volatile.Read(ref normal[0]) > 0, TimeSpan.FromSeconds(5));
 
             var odd = new int[1];
-            relays.Tell(new Subscribe(Key, "odd", Sys.ActorOf(Props.Create(() => new CountingViewer(odd))), maxFps));
+            relays.Tell(new Subscribe(Key, "odd", Sys.ActorOf(Props.Create(() => new CountingConsumer(odd))), maxFps));
             AssertKeepsFlowing(normal);
             AssertKeepsFlowing(normal);
             Assert.True(Volatile.Read(ref odd[0]) >= 1, "the extreme subscriber gets at least its first frame");
@@ -90,8 +90,8 @@ public sealed class FanOutFaultTests() : TestKit("akka.loglevel = WARNING")
         {
             var atCamera = new int[1];
             var atRelay = new int[1];
-            camera.Tell(new Subscribe(Key, "direct", Sys.ActorOf(Props.Create(() => new CountingViewer(atCamera))), 0));
-            relays.Tell(new Subscribe(Key, "relayed", Sys.ActorOf(Props.Create(() => new CountingViewer(atRelay))), 0));
+            camera.Tell(new Subscribe(Key, "direct", Sys.ActorOf(Props.Create(() => new CountingConsumer(atCamera))), 0));
+            relays.Tell(new Subscribe(Key, "relayed", Sys.ActorOf(Props.Create(() => new CountingConsumer(atRelay))), 0));
             AwaitCondition(() => Volatile.Read(ref atCamera[0]) > 0 && Volatile.Read(ref atRelay[0]) > 0, TimeSpan.FromSeconds(5));
 
             var provider = ((ExtendedActorSystem)Sys).Provider;

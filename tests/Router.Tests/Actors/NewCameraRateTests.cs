@@ -66,7 +66,7 @@ public sealed class NewCameraRateTests() : TestKit(RouterTestConfig.SerializeEve
         var outlet = new CountingOutlet();
         var cameras = Enumerable.Range(0, 8).Select(i => $"c{i}").ToList();
         // A real subscriber actor (as the consumer WebSocket creates it): it retries deferred subscriptions by itself.
-        Sys.ActorOf(SubscriberActor.Props("acme", "many", cameras, 0, relays, CreateTestProbe().Ref, outlet, TimeSpan.FromSeconds(5)));
+        Sys.ActorOf(ConsumerActor.Props("acme", "many", cameras, 0, relays, CreateTestProbe().Ref, outlet, TimeSpan.FromSeconds(5)));
         var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var frame = 0L;
         AwaitAssert(() =>

@@ -24,9 +24,9 @@ public sealed class StreamRecoveryTests(ITestOutputHelper output) : TestKit(Rout
         new(Key, TestFrames.Vtest[(int)(sequence % TestFrames.Vtest.Count)], TestFrames.Width, TestFrames.Height, 1_000 + sequence, sequence, false);
 
     /// <summary>Acks every signal and frame at once and passes them to a probe.</summary>
-    private sealed class AckingViewer : ReceiveActor
+    private sealed class AckingConsumer : ReceiveActor
     {
-        public AckingViewer(IActorRef probe)
+        public AckingConsumer(IActorRef probe)
         {
             Receive<SubscriptionStarted>(m =>
             {
@@ -58,7 +58,7 @@ public sealed class StreamRecoveryTests(ITestOutputHelper output) : TestKit(Rout
         }
     }
 
-    private IActorRef Viewer(TestProbe probe) => Sys.ActorOf(Props.Create(() => new AckingViewer(probe.Ref)));
+    private IActorRef Viewer(TestProbe probe) => Sys.ActorOf(Props.Create(() => new AckingConsumer(probe.Ref)));
 
     /// <summary>Calls <paramref name="publish"/> with 1, 2, 3... every 40 ms (a 25 fps camera) until disposed.</summary>
     internal static IDisposable Camera(Action<long> publish)
@@ -148,7 +148,7 @@ public sealed class StreamRecoveryTests(ITestOutputHelper output) : TestKit(Rout
     {
         var relays = CreateTestProbe();
         var directory = CreateTestProbe();
-        var subscriber = Sys.ActorOf(SubscriberActor.Props("acme", "recovery", ["0"], 0, relays.Ref, directory.Ref,
+        var subscriber = Sys.ActorOf(ConsumerActor.Props("acme", "recovery", ["0"], 0, relays.Ref, directory.Ref,
             new NullOutlet(), TimeSpan.FromSeconds(5), startTimeout: TimeSpan.FromMilliseconds(300)));
         var first = relays.ExpectMsg<Subscribe>();
         // Nobody answers the first Subscribe (lost): the subscriber gives it up and subscribes again.

@@ -20,9 +20,9 @@ public sealed class RemotingTests(TwoMemberCluster cluster, ITestOutputHelper ou
     }
 
     /// <summary>Acks every frame at once and counts them.</summary>
-    private sealed class CountingViewer : ReceiveActor
+    private sealed class CountingConsumer : ReceiveActor
     {
-        public CountingViewer(int[] counter)
+        public CountingConsumer(int[] counter)
         {
             Receive<SubscriptionStarted>(_ => Sender.Tell(StreamAck.Instance));
             Receive<VideoFrame>(_ =>
@@ -72,14 +72,14 @@ public sealed class RemotingTests(TwoMemberCluster cluster, ITestOutputHelper ou
             var counter = new int[1];
             for (var i = 0; i < viewers; i++)
             {
-                var viewer = Cluster.GatewaySystem.ActorOf(Props.Create(() => new CountingViewer(counter)));
+                var viewer = Cluster.GatewaySystem.ActorOf(Props.Create(() => new CountingConsumer(counter)));
                 relays.Tell(new Subscribe(key, $"v{i}", viewer, 0));
             }
             // Let the relay's upstream subscription reach the entity before counting.
             await AwaitAsync(async () =>
             {
                 var s = await region.Ask<CameraStatus>(new GetCameraStatus(key), TimeSpan.FromSeconds(5));
-                return s.Subscribers == 1;
+                return s.Relays == 1;
             });
             var before = RemoteTraffic.For(key.EntityId);
             const int frames = 40;

@@ -245,7 +245,7 @@ public sealed class StreamingEndToEndTests(RouterHost host)
         var snapshot = await http.GetByteArrayAsync("/v1/sources/e2e-bad-frames/cameras/c/snapshot.jpg");
         Assert.Equal(TestFrames.Vtest[3], snapshot);
 
-        await device.SendBinaryAsync(new byte[1024 * 1024 + 1]);
+        await device.SendBinaryAsync(new byte[new Router.Gateway.GatewayOptions().MaxDeviceMessageBytes + 1]);
         Assert.Equal(1009, (await device.ReceiveCloseAsync()).CloseStatus);
     }
 

@@ -50,7 +50,7 @@ public sealed class SerializerFuzzTests : IDisposable
             new GetSnapshot(Key),
             new Snapshot(Key, frame),
             new Snapshot(Key, null),
-            new ViewerCounts("gw-1", [new ViewerCount(Key, 3), new ViewerCount(Key with { CameraId = "rear" }, 1)]),
+            new ConsumerCounts("gw-1", [new ConsumerCount(Key, 3), new ConsumerCount(Key with { CameraId = "rear" }, 1)]),
         ];
         foreach (var message in messages) _seeds.Add((_serializer.Manifest(message), _serializer.ToBinary(message)));
     }

@@ -3,13 +3,13 @@ using Xunit;
 
 namespace Router.Tests.EndToEnd;
 
-/// <summary>GET /v1/sources: <c>subscribers</c> counts viewers (consumer WebSockets), <c>relays</c> the gateway relays.</summary>
+/// <summary>GET /v1/sources: <c>consumers</c> counts consumer WebSockets, <c>relays</c> the gateway relays.</summary>
 [Collection(RouterHostCollection.Name)]
-public sealed class ViewerCountTests(RouterHost host)
+public sealed class ConsumerCountTests(RouterHost host)
 {
     private const string Source = "e2e-viewers";
 
-    /// <summary>The camera's (subscribers, relays) in GET /v1/sources, or null while it is not listed.</summary>
+    /// <summary>The camera's (consumers, relays) in GET /v1/sources, or null while it is not listed.</summary>
     private static async Task<(int Subscribers, int Relays)?> CountsAsync(HttpClient http)
     {
         var doc = JsonDocument.Parse(await http.GetStringAsync("/v1/sources")).RootElement;
@@ -17,18 +17,18 @@ public sealed class ViewerCountTests(RouterHost host)
         {
             if (source.GetProperty("source_id").GetString() != Source) continue;
             var camera = source.GetProperty("cameras").EnumerateArray().Single(c => c.GetProperty("camera_id").GetString() == "cam");
-            return (camera.GetProperty("subscribers").GetInt32(), camera.GetProperty("relays").GetInt32());
+            return (camera.GetProperty("consumers").GetInt32(), camera.GetProperty("relays").GetInt32());
         }
         return null;
     }
 
-    private static async Task AwaitCountsAsync(HttpClient http, int subscribers, int relays)
+    private static async Task AwaitCountsAsync(HttpClient http, int consumers, int relays)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         (int, int)? last;
-        while ((last = await CountsAsync(http)) != (subscribers, relays))
+        while ((last = await CountsAsync(http)) != (consumers, relays))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"expected (subscribers, relays) = ({subscribers}, {relays}), last {last}");
+            Assert.True(DateTime.UtcNow < deadline, $"expected (consumers, relays) = ({consumers}, {relays}), last {last}");
             await Task.Delay(100);
         }
     }
@@ -56,11 +56,11 @@ public sealed class ViewerCountTests(RouterHost host)
             await using (one)
             await using (two)
             {
-                await AwaitCountsAsync(http, subscribers: 2, relays: 1);
+                await AwaitCountsAsync(http, consumers: 2, relays: 1);
                 await one.DisposeAsync();
-                await AwaitCountsAsync(http, subscribers: 1, relays: 1);
+                await AwaitCountsAsync(http, consumers: 1, relays: 1);
             }
-            await AwaitCountsAsync(http, subscribers: 0, relays: 0);
+            await AwaitCountsAsync(http, consumers: 0, relays: 0);
         }
         finally
         {

@@ -8,14 +8,14 @@ using Router.Actors.Metrics;
 
 namespace Router.Actors.Gateway;
 
-/// <summary>The outbound side of one consumer connection, as seen by its <see cref="SubscriberActor"/>.</summary>
+/// <summary>The outbound side of one consumer connection, as seen by its <see cref="ConsumerActor"/>.</summary>
 public interface IFrameOutlet
 {
     /// <summary>
     /// Queues <paramref name="frame"/> for sending; once it is sent, <paramref name="ackTo"/> (the fan-out stage) gets
-    /// <see cref="StreamAck"/> with <paramref name="subscriber"/> as sender (the stage matches acks by sender).
+    /// <see cref="StreamAck"/> with <paramref name="consumerActor"/> as sender (the stage matches acks by sender).
     /// </summary>
-    void Deliver(VideoFrame frame, IActorRef ackTo, IActorRef subscriber);
+    void Deliver(VideoFrame frame, IActorRef ackTo, IActorRef consumerActor);
 }
 
 /// <summary>
@@ -28,7 +28,7 @@ public interface IFrameOutlet
 /// A subscription that does not start (no <see cref="SubscriptionStarted"/>) within <see cref="DefaultStartTimeout"/>
 /// is retried with a new id (the old one is unsubscribed), counted and logged once per camera until it starts.
 /// </summary>
-public sealed class SubscriberActor : ReceiveActor, IWithTimers
+public sealed class ConsumerActor : ReceiveActor, IWithTimers
 {
     /// <summary>How long a subscription may take to start before it is retried: 3 s.</summary>
     public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(3);
@@ -45,7 +45,7 @@ public sealed class SubscriberActor : ReceiveActor, IWithTimers
     private readonly TimeSpan _startTimeout;
     private readonly HashSet<StreamKey> _retrying = [];
     private readonly Dictionary<StreamKey, string> _subscriptions = new();
-    private readonly Dictionary<StreamKey, (long TimestampMs, long PassedTicks)> _last = new();
+    private readonly Dictionary<StreamKey, FrameOrder> _order = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private int _counter;
 
@@ -59,7 +59,7 @@ public sealed class SubscriberActor : ReceiveActor, IWithTimers
     /// <param name="latestMaxAge">See <see cref="FrameOrder"/> (<c>Router:Camera:LatestFrameMaxAge</c>).</param>
     /// <param name="clock">Milliseconds of a monotonic clock; <see cref="Environment.TickCount64"/> unless a test replaces it.</param>
     /// <param name="startTimeout">See <see cref="DefaultStartTimeout"/> (the default when null).</param>
-    public SubscriberActor(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
+    public ConsumerActor(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
         IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null,
         TimeSpan? startTimeout = null)
     {
@@ -83,11 +83,11 @@ public sealed class SubscriberActor : ReceiveActor, IWithTimers
         Receive<StartTimedOut>(HandleStartTimedOut);
     }
 
-    /// <summary>Props of a <see cref="SubscriberActor"/>; the parameters are the constructor's.</summary>
+    /// <summary>Props of a <see cref="ConsumerActor"/>; the parameters are the constructor's.</summary>
     public static Props Props(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
         IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null,
         TimeSpan? startTimeout = null) =>
-        Akka.Actor.Props.Create(() => new SubscriberActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet, latestMaxAge, clock, startTimeout));
+        Akka.Actor.Props.Create(() => new ConsumerActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet, latestMaxAge, clock, startTimeout));
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -107,7 +107,7 @@ public sealed class SubscriberActor : ReceiveActor, IWithTimers
 
     private void SubscribeTo(StreamKey key)
     {
-        // Counted as a viewer of the camera (GET /v1/sources) until this actor stops.
+        // Counted as a consumer of the camera (GET /v1/sources) until this actor stops.
         if (!_subscriptions.ContainsKey(key)) _directory.Tell(new WatchingCamera(key, Self));
         else _relays.Tell(new Unsubscribe(key, _subscriptions[key])); // a retry or re-subscription replaces the old one
         var id = $"{Self.Path.Uid}-{++_counter}";
@@ -141,14 +141,12 @@ public sealed class SubscriberActor : ReceiveActor, IWithTimers
             Sender.Tell(StreamAck.Instance);
             return;
         }
-        var now = _clock();
-        var known = _last.TryGetValue(frame.Key, out var last);
-        if (!FrameOrder.Accepts(known ? last.TimestampMs : null, last.PassedTicks, frame.TimestampMs, now, _latestMaxAge))
+        if (!_order.TryGetValue(frame.Key, out var order)) _order[frame.Key] = order = new FrameOrder(_latestMaxAge);
+        if (!order.TryPass(frame.TimestampMs, _clock()))
         {
             Sender.Tell(StreamAck.Instance);
             return;
         }
-        _last[frame.Key] = (frame.TimestampMs, now);
         _outlet.Deliver(frame, Sender, Self);
     }
 

@@ -11,7 +11,7 @@ using Xunit;
 namespace Router.Tests.Gateway;
 
 /// <summary>The consumer-side subscriber: timestamp order per camera, with the clock-reset exception of <see cref="FrameOrder"/>.</summary>
-public sealed class SubscriberActorTests() : TestKit(RouterTestConfig.SerializeEverything)
+public sealed class ConsumerActorTests() : TestKit(RouterTestConfig.SerializeEverything)
 {
     private static readonly StreamKey Key = new("acme", "robot-01", "front");
     private static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(5);
@@ -20,7 +20,7 @@ public sealed class SubscriberActorTests() : TestKit(RouterTestConfig.SerializeE
     /// <summary>Hands every delivered frame to a probe (the ack is left to the test, as the writer loop would send it).</summary>
     private sealed class ProbeOutlet(IActorRef probe) : IFrameOutlet
     {
-        public void Deliver(VideoFrame frame, IActorRef ackTo, IActorRef subscriber) => probe.Tell(frame);
+        public void Deliver(VideoFrame frame, IActorRef ackTo, IActorRef consumerActor) => probe.Tell(frame);
     }
 
     /// <summary>A subscriber of <see cref="Key"/> whose subscription has started; returns it, the stage and the outlet probe.</summary>
@@ -29,7 +29,7 @@ public sealed class SubscriberActorTests() : TestKit(RouterTestConfig.SerializeE
         var relays = CreateTestProbe();
         var directory = CreateTestProbe();
         var outlet = CreateTestProbe();
-        var subscriber = Sys.ActorOf(SubscriberActor.Props("acme", "robot-01", ["front"], 0, relays.Ref, directory.Ref,
+        var subscriber = Sys.ActorOf(ConsumerActor.Props("acme", "robot-01", ["front"], 0, relays.Ref, directory.Ref,
             new ProbeOutlet(outlet.Ref), MaxAge, () => Interlocked.Read(ref _now)));
         var subscribe = relays.ExpectMsg<Subscribe>();
         Assert.Equal(Key, subscribe.Key);
