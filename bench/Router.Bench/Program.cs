@@ -321,7 +321,8 @@ internal static class Program
         return Path.Combine(benchRepo, "assets/media/lobby.avi");
     }
 
-    private static string GitHead(string repo)
+    /// <summary>The short hash and subject of the HEAD commit of the repository, or "?" without git.</summary>
+    internal static string GitHead(string repo)
     {
         try
         {

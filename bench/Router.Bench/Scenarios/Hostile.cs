@@ -119,7 +119,7 @@ internal sealed class HostileScenario(BenchContext ctx, HostileSettings settings
             await File.WriteAllTextAsync(settings.OutJson, JsonSerializer.Serialize(new
             {
                 started_utc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-                router_commit = Git(ctx.Settings.Repo),
+                router_commit = Program.GitHead(ctx.Settings.Repo),
                 pod_limit_mib = settings.PodLimitBytes >> 20,
                 rows,
                 memory,
@@ -322,20 +322,6 @@ internal sealed class HostileScenario(BenchContext ctx, HostileSettings settings
             o.WriteLine($"RSS after the last attack (at rest before the first: {rows[0].RestRssMb:0} MB): " +
                         string.Join(", ", memory.Select(m => $"+{m.AtSeconds:0} s {m.RssMb:0} MB")));
         }
-    }
-
-    private static string Git(string repo)
-    {
-        try
-        {
-            var psi = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "-C", repo, "log", "-1", "--format=%h %s" }) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            var line = p.StandardOutput.ReadToEnd().Trim();
-            p.WaitForExit();
-            return line;
-        }
-        catch (System.ComponentModel.Win32Exception) { return "?"; }
     }
 
     /// <summary>Samples the server every 50 ms: the current reading, the peak RSS since the last reset, and the OOM stand-in.</summary>

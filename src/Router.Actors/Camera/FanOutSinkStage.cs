@@ -408,15 +408,7 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
             StreamRecoveryMetrics.SendFailures.Add(1);
             _stage._log?.Warning("{0}: sending to {1} (subscription {2}) threw {3}: {4}; the subscription is dropped",
                 _stage._owner, slot.Target, slot.Request.SubscriptionId, e.GetType().Name, e.Message);
-            _slots.Remove(slot.Request.SubscriptionId);
-            slot.Removed = true;
-            slot.Pending = null;
-            if (slot.RemoteTarget) _remoteSlots--;
-            if (slot.TimerArmed)
-            {
-                CancelTimer(slot);
-                slot.TimerArmed = false;
-            }
+            Release(slot);
             Forget(slot, all: true); // it will never ack
             _purge = true; // removed from _active after the current loop
         }
@@ -438,16 +430,20 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
         /// <summary>Ends a subscription inside the stage (its late ack is still matched, then ignored).</summary>
         private void Detach(Slot slot)
         {
+            Release(slot);
+            _active.Remove(slot);
+        }
+
+        /// <summary>Marks <paramref name="slot"/> removed: no pending frame, no pace timer, not counted as remote.</summary>
+        private void Release(Slot slot)
+        {
             _slots.Remove(slot.Request.SubscriptionId);
             slot.Removed = true;
             slot.Pending = null;
             if (slot.RemoteTarget) _remoteSlots--;
-            if (slot.TimerArmed)
-            {
-                CancelTimer(slot);
-                slot.TimerArmed = false;
-            }
-            _active.Remove(slot);
+            if (!slot.TimerArmed) return;
+            CancelTimer(slot);
+            slot.TimerArmed = false;
         }
 
         private void Purge()
