@@ -69,6 +69,7 @@ internal sealed class MjpegStreamReader
         var pos = 2; // relative to _start
         while (true)
         {
+            if (pos > _maxFrameBytes) throw TooLarge();
             if (!Ensure(pos + 2)) return null;
             if (_buffer[_start + pos] != 0xFF)
                 throw new InvalidDataException($"malformed JPEG in the stream: expected a marker at offset {pos}");
