@@ -1,8 +1,14 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Router.Actors.Camera;
+using Router.Actors.Identity;
 using Router.Actors.Media;
+using Router.Actors.Messages;
 using Router.Protocol;
+using Router.Tests.Support;
 using Xunit;
 using FrameSink = Router.Tests.Media.PullSourceCaptureTests.FrameSink;
 
@@ -157,6 +163,58 @@ public sealed class NetworkPullSourceTests
         {
             Assert.True(deadline.Elapsed < FrameDeadline, $"{failure} within {FrameDeadline}");
             Thread.Sleep(20); // polling interval, bounded by the deadline
+        }
+    }
+}
+
+/// <summary>The camera entity starts an RTSP pull source's ffmpeg child with its first subscription and ends it after its last.</summary>
+public sealed class NetworkPullCameraTests() : TestKit(RouterTestConfig.SerializeEverything)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public void An_rtsp_pull_source_runs_its_ffmpeg_child_only_while_the_camera_has_subscriptions()
+    {
+        using var server = TestStreamServer.Rtsp();
+        var key = new StreamKey("acme", "yard", "gate");
+        var url = $"rtsp://127.0.0.1:{server.Port}/mjpeg";
+        var catalog = new PullSourceCatalog([new PullSourceDefinition(key, url)]);
+        var camera = ChildActorOf(CameraActor.Props(key.EntityId, new CameraOptions(), catalog, CreateTestProbe().Ref));
+        Assert.Empty(ChildrenReading(url)); // lazy: nothing runs before the first subscription
+
+        var viewer = CreateTestProbe();
+        camera.Tell(new Subscribe(key, "v", viewer.Ref, 0));
+        viewer.ExpectMsg<SubscriptionStarted>(Wait);
+        viewer.Reply(StreamAck.Instance);
+        for (var i = 0; i < 3; i++)
+        {
+            var frame = viewer.ExpectMsg<VideoFrame>(Wait);
+            Assert.Equal((320, 240), (frame.Width, frame.Height));
+            viewer.Reply(StreamAck.Instance);
+        }
+        var children = ChildrenReading(url);
+        Assert.Single(children);
+
+        camera.Tell(new Unsubscribe(key, "v"));
+
+        NetworkPullSourceTests.WaitUntil(() => ChildrenReading(url).Count == 0 && children.All(NetworkPullSourceTests.ProcessGone),
+            "the ffmpeg child outlived the last subscription");
+    }
+
+    /// <summary>The live ffmpeg children of this process whose command line holds <paramref name="url"/>.</summary>
+    private static List<int> ChildrenReading(string url) => FfmpegChild.LiveIds
+        .Where(pid => !NetworkPullSourceTests.ProcessGone(pid) && ReadCommandLine(pid).Contains(url, StringComparison.Ordinal))
+        .ToList();
+
+    private static string ReadCommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return ""; // exited meanwhile
         }
     }
 }
