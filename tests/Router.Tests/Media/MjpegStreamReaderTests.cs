@@ -163,3 +163,28 @@ public sealed class RetryBackoffTests
         Assert.True(busiest <= 50, $"{busiest} of 1000 retries fall in the same 100 ms");
     }
 }
+
+public sealed class FfmpegChildArgumentsTests
+{
+    [Theory]
+    [InlineData(100, 2)]
+    [InlineData(85, 2)]
+    [InlineData(75, 3)]
+    [InlineData(50, 7)]
+    [InlineData(25, 13)]
+    [InlineData(1, 31)]
+    public void JpegQuality_MapsToFfmpegQscale(int quality, int qscale) =>
+        Assert.Equal(qscale, PullSourceCapture.FfmpegQscale(quality));
+
+    [Fact]
+    public void CopyAndEncodeCommandLines_WriteMjpegToStdout_RtspOverTcp()
+    {
+        var copy = string.Join(' ', FfmpegChild.Arguments("rtsp://u:p@cam/1", copy: true, qscale: 2));
+        var encode = string.Join(' ', FfmpegChild.Arguments("http://cam/x.mjpg", copy: false, qscale: 7));
+
+        Assert.Contains("-rtsp_transport tcp -i rtsp://u:p@cam/1 -map 0:v:0", copy, StringComparison.Ordinal);
+        Assert.Contains("-c:v copy -f mjpeg pipe:1", copy, StringComparison.Ordinal);
+        Assert.DoesNotContain("rtsp_transport", encode, StringComparison.Ordinal);
+        Assert.Contains("-c:v mjpeg -pix_fmt yuvj420p -q:v 7 -f mjpeg pipe:1", encode, StringComparison.Ordinal);
+    }
+}
