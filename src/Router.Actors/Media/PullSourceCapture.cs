@@ -57,6 +57,7 @@ internal sealed partial class PullSourceCapture : IDisposable
     private Thread? _thread;
     private CancellationTokenSource? _stop;
     private long _sequence;
+    private volatile FfmpegChild? _child; // the running ffmpeg child of a network source
     private volatile bool _transcode; // the stream is not MJPEG: ffmpeg encodes (sticky for this capture)
 
     /// <summary>Creates a capture; nothing is opened until <see cref="Start"/>.</summary>
@@ -189,8 +190,6 @@ internal sealed partial class PullSourceCapture : IDisposable
         _logger.LogWarning("Capture from {Url}: {What}; reopening in {Delay}", _url, what, delay);
         token.WaitHandle.WaitOne(delay);
     }
-
-    private volatile FfmpegChild? _child;
 
     /// <summary>One connection through an ffmpeg child: returns when it ends (after the backoff wait) or on Stop.</summary>
     private void RunFfmpeg(CancellationToken token)
