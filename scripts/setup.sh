@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Router needs on a fresh Debian/Ubuntu machine, then restores NuGet packages.
-#   native libraries for OpenCvSharp's full runtime (libgtk-3-0 and friends),
-#   with --with-browser, everything the tests need besides: chromium for the headless browser test, and kubectl
-#   (Debian's kubernetes-client) for the deploy/k8s tests, unless a kubectl is already on PATH.
+#   native libraries for OpenCvSharp's full runtime (libgtk-3-0 and friends), and ffmpeg (rtsp:// and http(s):// pull
+#   sources are read by an ffmpeg child process),
+#   with --with-browser, everything the tests need besides: chromium for the headless browser test, kubectl
+#   (Debian's kubernetes-client) for the deploy/k8s tests, unless a kubectl is already on PATH, and GStreamer's RTSP
+#   server with python3-gi and the plugins tests/tools/rtsp_test_server.py uses (videotestsrc, jpegenc, x264enc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,10 +13,14 @@ with_browser=0
 
 need=()
 dpkg -s libgtk-3-0 >/dev/null 2>&1 || need+=(libgtk-3-0)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 if [[ $with_browser == 1 ]]; then
   [[ -x /usr/bin/chromium ]] || need+=(chromium)
   dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
   command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+  for pkg in python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
 fi
 if (( ${#need[@]} )); then
   echo "setup: installing ${need[*]} (apt-get)"

@@ -37,12 +37,14 @@ FROM ${RUNTIME_BASE_IMAGE} AS runtime
 #   libharfbuzz.so.0           -> libharfbuzz0b        libfreetype.so.6 -> libfreetype6
 #   libX11.so.6                -> libx11-6             libdrm.so.2 -> libdrm2
 #   libatomic.so.1             -> libatomic1
-# (FFmpeg is linked into libOpenCvSharpExtern.so itself.)
+# (FFmpeg is linked into libOpenCvSharpExtern.so itself, without network protocols: it reads files and webcams.)
+# Then ffmpeg, the executable that reads rtsp:// and http(s):// pull sources and writes MJPEG to a pipe.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libc6 libgcc-s1 libicu72 libssl3 libstdc++6 tzdata zlib1g \
       libgtk-3-0 libgdk-pixbuf-2.0-0 libglib2.0-0 libpango-1.0-0 libpangocairo-1.0-0 libcairo2 \
       libcairo-gobject2 libatk1.0-0 libharfbuzz0b libfreetype6 libx11-6 libdrm2 libatomic1 \
+      ffmpeg \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 1000 app \
  && useradd --uid 1000 --gid 1000 --create-home --shell /usr/sbin/nologin app

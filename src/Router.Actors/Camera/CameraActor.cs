@@ -211,7 +211,8 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     private void StartCapture(PullSourceDefinition source)
     {
         var self = Self;
-        _capture = new PullSourceCapture(source.Url, _options.PullJpegQuality, frame => self.Tell(new PulledFrame(frame)));
+        _capture = new PullSourceCapture(source.Url, _options.PullJpegQuality, frame => self.Tell(new PulledFrame(frame)),
+            maxFrameBytes: _options.SizePolicy.HardLimitBytes);
         _capture.Start();
         _log.Info("Camera {0}: pull capture started from {1}", _key, source.Url);
     }

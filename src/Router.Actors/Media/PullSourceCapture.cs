@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenCvSharp;
+using Router.Protocol;
 
 namespace Router.Actors.Media;
 
@@ -22,14 +23,15 @@ internal sealed record CapturedFrame(byte[] Jpeg, int Width, int Height, long Ti
 /// <para>Source URLs:</para>
 /// <list type="bullet">
 /// <item><description>a file path or <c>file://</c> URI: played at the file's own frame rate and looped forever;</description></item>
-/// <item><description><c>rtsp://…</c>, <c>http://…</c>, <c>https://…</c>: read as fast as the source delivers; when it fails or ends the
-/// capture logs a warning and reopens it every 2 s;</description></item>
+/// <item><description><c>rtsp://…</c>, <c>http://…</c>, <c>https://…</c>: read by an <c>ffmpeg</c> child process (see
+/// <see cref="FfmpegChild"/>) as fast as the source delivers, MJPEG passed through without transcoding; a connection that
+/// delivers no frame for <see cref="ReadDeadline"/> (the first within <see cref="FirstFrameDeadline"/>) is killed and reopened;</description></item>
 /// <item><description><c>webcam:N</c>: the local capture device with index N, handled like a stream;</description></item>
 /// <item><description><c>testpattern:</c> or <c>testpattern:WxH@fps</c>: generated moving colour bars with a frame counter and a clock,
 /// 640x480 at 10 fps by default (the fallback demo source).</description></item>
 /// </list>
-/// <para>Files and streams are opened with OpenCV's FFmpeg backend; a file that is missing or cannot be opened is retried every
-/// 2 s like a stream. The frame rate is the source's <c>CAP_PROP_FPS</c> when it is within 1–120, else 10. Errors never escape
+/// <para>Files are opened with OpenCV's FFmpeg backend (whose bundled FFmpeg has no network protocols). A source that fails,
+/// ends or cannot be opened is reopened after a capped exponential backoff with jitter (<see cref="RetryBackoff"/>). The frame rate is the source's <c>CAP_PROP_FPS</c> when it is within 1–120, else 10. Errors never escape
 /// the capture thread: they are logged, including exceptions thrown by the callback.</para>
 /// <para>The callback runs on the capture thread and should return quickly (for example by sending a message to an actor).</para>
 /// </remarks>
@@ -40,46 +42,60 @@ internal sealed partial class PullSourceCapture : IDisposable
     private const int TestPatternDefaultWidth = 640;
     private const int TestPatternDefaultHeight = 480;
     private const int TestPatternMaxSide = 4096;
-    private const int OpenTimeoutMs = 5_000;
-    private const int ReadTimeoutMs = 5_000;
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(1.5);
-
-    // OpenCV's CAP_PROP_OPEN_TIMEOUT_MSEC and CAP_PROP_READ_TIMEOUT_MSEC, which OpenCvSharp's enum does not name.
-    private const int CapPropOpenTimeoutMsec = 53;
-    private const int CapPropReadTimeoutMsec = 54;
 
     /// <summary>The URL as logged: without user name and password.</summary>
     private readonly string _url;
     private readonly SourceSpec _source;
     private readonly ImageEncodingParam _jpegQuality;
+    private readonly int _ffmpegQscale;
+    private readonly int _maxFrameBytes;
+    private readonly RetryBackoff _backoff = new();
     private readonly Action<CapturedFrame> _onFrame;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private Thread? _thread;
     private CancellationTokenSource? _stop;
     private long _sequence;
+    private volatile FfmpegChild? _child; // the running ffmpeg child of a network source
+    private volatile bool _transcode; // the stream is not MJPEG: ffmpeg encodes (sticky for this capture)
 
     /// <summary>Creates a capture; nothing is opened until <see cref="Start"/>.</summary>
     /// <param name="url">The source (see the remarks of <see cref="PullSourceCapture"/>).</param>
     /// <param name="jpegQuality">JPEG quality of the encoded frames, 1–100.</param>
     /// <param name="onFrame">Called on the capture thread with every frame.</param>
     /// <param name="logger">Receives warnings about failing sources; none when null.</param>
+    /// <param name="maxFrameBytes">The largest JPEG accepted from an <c>ffmpeg</c> stream, in bytes (at least 64); a larger one ends the connection.</param>
     /// <exception cref="ArgumentException"><paramref name="url"/> is empty, or a <c>webcam:</c> or <c>testpattern:</c> URL is malformed.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="jpegQuality"/> is outside 1–100.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="jpegQuality"/> is outside 1–100, or <paramref name="maxFrameBytes"/> below 64.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="onFrame"/> is null.</exception>
-    public PullSourceCapture(string url, int jpegQuality, Action<CapturedFrame> onFrame, ILogger? logger = null)
+    public PullSourceCapture(string url, int jpegQuality, Action<CapturedFrame> onFrame, ILogger? logger = null, int maxFrameBytes = 16 * 1024 * 1024)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(url);
         ArgumentOutOfRangeException.ThrowIfLessThan(jpegQuality, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(jpegQuality, 100);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxFrameBytes, 64);
         ArgumentNullException.ThrowIfNull(onFrame);
         _source = SourceSpec.Parse(url.Trim());
         _url = Redact(url.Trim());
         _jpegQuality = new ImageEncodingParam(ImwriteFlags.JpegQuality, jpegQuality);
+        _ffmpegQscale = FfmpegQscale(jpegQuality);
+        _maxFrameBytes = maxFrameBytes;
         _onFrame = onFrame;
         _logger = logger ?? NullLogger.Instance;
     }
+
+    /// <summary>A network connection that delivers no frame for this long is killed and reopened (default 5 s).</summary>
+    public TimeSpan ReadDeadline { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A network connection that delivers no first frame within this long is killed and reopened (default 15 s).</summary>
+    public TimeSpan FirstFrameDeadline { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The id of the running <c>ffmpeg</c> child, or null when none runs (for tests and diagnostics).</summary>
+    public int? FfmpegProcessId => _child?.Id;
+
+    /// <summary>True when the source turned out not to be MJPEG, so <c>ffmpeg</c> encodes it (false: passed through).</summary>
+    public bool Transcoding => _transcode;
 
     /// <summary>True from <see cref="Start"/> until <see cref="Stop"/>.</summary>
     public bool IsRunning
@@ -109,8 +125,9 @@ internal sealed partial class PullSourceCapture : IDisposable
     /// from the frame callback, which then does not wait.
     /// </summary>
     /// <remarks>
-    /// A thread blocked inside a native open or read of a stalled network stream may outlive the wait; it then ends by
-    /// itself when that call returns or times out (after 5 s), without delivering the frame.
+    /// A network source's <c>ffmpeg</c> child (with its process tree) is killed at once, which ends the thread's read;
+    /// the thread then reaps the child before it ends. A webcam read blocked in native code may outlive the wait; it then
+    /// ends by itself when that call returns, without delivering the frame.
     /// </remarks>
     public void Stop()
     {
@@ -149,12 +166,14 @@ internal sealed partial class PullSourceCapture : IDisposable
             try
             {
                 if (_source.Kind == SourceKind.TestPattern) RunTestPattern(token);
+                else if (_source.Kind == SourceKind.Stream) RunFfmpeg(token);
                 else RunVideoCapture(token);
             }
             catch (Exception ex) when (!token.IsCancellationRequested)
             {
-                _logger.LogWarning(ex, "Capture from {Url} failed; retrying in {Delay}", _url, RetryDelay);
-                token.WaitHandle.WaitOne(RetryDelay);
+                var delay = _backoff.NextDelay();
+                _logger.LogWarning(ex, "Capture from {Url} failed; retrying in {Delay}", _url, delay);
+                token.WaitHandle.WaitOne(delay);
             }
             catch (Exception)
             {
@@ -163,16 +182,106 @@ internal sealed partial class PullSourceCapture : IDisposable
         }
     }
 
+    /// <summary>Waits out the next backoff step (interrupted by Stop) after logging why.</summary>
+    private void Retry(CancellationToken token, string what)
+    {
+        if (token.IsCancellationRequested) return;
+        var delay = _backoff.NextDelay();
+        _logger.LogWarning("Capture from {Url}: {What}; reopening in {Delay}", _url, what, delay);
+        token.WaitHandle.WaitOne(delay);
+    }
+
+    /// <summary>One connection through an ffmpeg child: returns when it ends (after the backoff wait) or on Stop.</summary>
+    private void RunFfmpeg(CancellationToken token)
+    {
+        var copy = !_transcode;
+        FfmpegChild child;
+        try
+        {
+            child = FfmpegChild.Start(_source.Location, _url, copy, _ffmpegQscale);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Retry(token, $"cannot start {FfmpegChild.Executable} ({ex.Message}); is it installed?");
+            return;
+        }
+        _child = child;
+        var why = "the stream ended";
+        long frames = 0;
+        long firstFrameAt = 0, lastFrameAt = 0;
+        var stalled = 0;
+        using var watchdog = new Timer(_ =>
+        {
+            Interlocked.Exchange(ref stalled, 1);
+            child.Kill();
+        }, null, FirstFrameDeadline, Timeout.InfiniteTimeSpan);
+        try
+        {
+            using var onStop = token.Register(child.Kill);
+            var reader = new MjpegStreamReader(child.Output, _maxFrameBytes);
+            if (copy && reader.StartsWithSoi() == false)
+            {
+                // -c:v copy wrote something that is not JPEG: the source is H.264 or the like. Encode instead, at once.
+                _transcode = true;
+                _logger.LogInformation("Capture from {Url}: the source is not MJPEG; ffmpeg encodes it to JPEG (q:v {Qscale})", _url, _ffmpegQscale);
+                return;
+            }
+            while (!token.IsCancellationRequested && reader.ReadFrame() is { } jpeg)
+            {
+                watchdog.Change(ReadDeadline, Timeout.InfiniteTimeSpan);
+                if (!JpegHeader.TryParse(jpeg, out var info, out var error))
+                {
+                    _logger.LogDebug("Capture from {Url}: skipped an invalid JPEG from ffmpeg: {Error}", _url, error);
+                    continue;
+                }
+                lastFrameAt = Environment.TickCount64;
+                if (frames++ == 0) firstFrameAt = lastFrameAt;
+                if (token.IsCancellationRequested) return;
+                DeliverJpeg(jpeg, info.Width, info.Height);
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            why = $"the stream is not a valid MJPEG stream ({ex.Message})";
+        }
+        catch (IOException ex)
+        {
+            why = $"reading the stream failed ({ex.Message})";
+        }
+        finally
+        {
+            _child = null;
+            child.Dispose();
+        }
+        if (token.IsCancellationRequested) return;
+        if (Volatile.Read(ref stalled) == 1)
+            why = frames == 0 ? $"no frame within {FirstFrameDeadline.TotalSeconds:0.#} s" : $"no frame for {ReadDeadline.TotalSeconds:0.#} s (stalled)";
+        var errors = child.LastErrors;
+        _backoff.Succeeded(TimeSpan.FromMilliseconds(lastFrameAt - firstFrameAt));
+        Retry(token, $"{why} after {frames} frames{(errors.Length > 0 ? $"; ffmpeg: {errors}" : "")}");
+    }
+
+    /// <summary>
+    /// ffmpeg's MJPEG <c>-q:v</c> (2 best – 31 worst) for a JPEG quality of 1–100: libjpeg's table scale in percent
+    /// (quality ≥ 50: 200 − 2 × quality, else 5000 / quality) divided by 15, within 2–31. So 85 and above → 2, 75 → 3,
+    /// 50 → 7, 25 → 13, 10 and below → 31. Calibrated on lobby.avi: q:v 2 gives 84 KB frames, OpenCV at 85 gives 84 KB.
+    /// </summary>
+    internal static int FfmpegQscale(int jpegQuality)
+    {
+        var scalePercent = jpegQuality >= 50 ? 200 - 2 * jpegQuality : 5000.0 / jpegQuality;
+        return Math.Clamp((int)Math.Round(scalePercent / 15), 2, 31);
+    }
+
     private void RunVideoCapture(CancellationToken token)
     {
         using var capture = Open();
         if (token.IsCancellationRequested) return;
         if (!capture.IsOpened())
         {
-            _logger.LogWarning("Capture from {Url}: cannot open the source; retrying in {Delay}", _url, RetryDelay);
-            token.WaitHandle.WaitOne(RetryDelay);
+            Retry(token, "cannot open the source");
             return;
         }
+        var openedAt = Environment.TickCount64;
 
         var fps = capture.Fps is >= 1 and <= MaxFps ? capture.Fps : DefaultFps;
         var pacer = _source.Kind == SourceKind.File ? new Pacer(fps) : null;
@@ -190,14 +299,13 @@ internal sealed partial class PullSourceCapture : IDisposable
             }
             if (_source.Kind != SourceKind.File)
             {
-                _logger.LogWarning("Capture from {Url}: the stream ended or failed; reopening in {Delay}", _url, RetryDelay);
-                token.WaitHandle.WaitOne(RetryDelay);
+                _backoff.Succeeded(TimeSpan.FromMilliseconds(Environment.TickCount64 - openedAt));
+                Retry(token, "the stream ended or failed");
                 return;
             }
             if (rewound)
             {
-                _logger.LogWarning("Capture from {Url}: no frame can be read from the file; reopening in {Delay}", _url, RetryDelay);
-                token.WaitHandle.WaitOne(RetryDelay);
+                Retry(token, "no frame can be read from the file");
                 return;
             }
             rewound = true;
@@ -208,9 +316,7 @@ internal sealed partial class PullSourceCapture : IDisposable
     private VideoCapture Open() => _source.Kind switch
     {
         SourceKind.Webcam => new VideoCapture(_source.DeviceIndex, VideoCaptureAPIs.ANY),
-        SourceKind.File => new VideoCapture(_source.Location, VideoCaptureAPIs.FFMPEG),
-        _ => new VideoCapture(_source.Location, VideoCaptureAPIs.FFMPEG,
-            [CapPropOpenTimeoutMsec, OpenTimeoutMs, CapPropReadTimeoutMsec, ReadTimeoutMs]),
+        _ => new VideoCapture(_source.Location, VideoCaptureAPIs.FFMPEG),
     };
 
     private void RunTestPattern(CancellationToken token)
@@ -262,8 +368,13 @@ internal sealed partial class PullSourceCapture : IDisposable
     private void Deliver(Mat frame)
     {
         Cv2.ImEncode(".jpg", frame, out var jpeg, _jpegQuality);
+        DeliverJpeg(jpeg, frame.Width, frame.Height);
+    }
+
+    private void DeliverJpeg(byte[] jpeg, int width, int height)
+    {
         var sequence = Interlocked.Increment(ref _sequence);
-        var captured = new CapturedFrame(jpeg, frame.Width, frame.Height, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), sequence);
+        var captured = new CapturedFrame(jpeg, width, height, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), sequence);
         try
         {
             _onFrame(captured);

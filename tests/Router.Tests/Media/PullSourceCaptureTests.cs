@@ -271,7 +271,7 @@ public sealed class PullSourceCaptureTests : IDisposable
     }
 
     /// <summary>Collects frames from the capture thread and lets the test wait, with a deadline, for a number of them.</summary>
-    private sealed class FrameSink(int target)
+    internal sealed class FrameSink(int target)
     {
         private readonly List<CapturedFrame> _frames = [];
         private readonly object _gate = new();
