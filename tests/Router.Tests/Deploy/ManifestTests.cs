@@ -336,7 +336,7 @@ public sealed class ManifestTests
     }
 
     /// <summary>Paths the gateway serves that must stay inside the cluster (probes; metrics list every tenant's cameras).</summary>
-    public static readonly string[] InternalPaths = ["/healthz", "/readyz", "/metrics/remote", "/metrics"];
+    public static readonly string[] InternalPaths = ["/healthz", "/readyz", "/metrics"];
 
     [Theory]
     [MemberData(nameof(Kustomizations))]
