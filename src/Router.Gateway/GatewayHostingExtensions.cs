@@ -1,12 +1,8 @@
-using System.Net;
-using Akka.Actor;
-using Akka.Cluster;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Router.Actors.Camera;
 using Router.Actors.Hosting;
-using Router.Actors.Metrics;
 using Router.Gateway.Admission;
 using Router.Gateway.Ingest;
 using Router.Gateway.Rest;
@@ -42,6 +38,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<ConsumerWebSocketEndpoint>();
         services.AddSingleton<HttpIngestEndpoint>();
         services.AddSingleton<SourcesEndpoints>();
+        services.AddRouterHealth();
         return services;
     }
 
@@ -69,7 +66,7 @@ public static class GatewayHostingExtensions
     /// <summary>
     /// Maps the gateway's endpoints: <c>/ws/device</c>, <c>/v1/sources/{source_id}/video/stream</c>,
     /// <c>POST /v1/sources/{source_id}/video/frames</c>, <c>GET /v1/sources</c>, the snapshot, the viewer at <c>/</c>,
-    /// <c>/healthz</c> and <c>/readyz</c>.
+    /// <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c> (<see cref="RouterHealthExtensions.MapRouterHealth"/>).
     /// </summary>
     public static WebApplication MapRouterGateway(this WebApplication app)
     {
@@ -92,41 +89,4 @@ public static class GatewayHostingExtensions
         app.MapRouterHealth();
         return app;
     }
-
-    /// <summary>
-    /// <c>/healthz</c>: 200 while the process runs. <c>/readyz</c>: 200 when this member is Up in the cluster, else 503.
-    /// <c>/metrics/remote</c>: frames and bytes each camera sent over remoting from this process (JSON), served only to
-    /// loopback clients (it lists the cameras of every tenant).
-    /// </summary>
-    public static WebApplication MapRouterHealth(this WebApplication app)
-    {
-        app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapRemoteTrafficMetrics();
-        app.MapGet("/readyz", (ActorSystem system) =>
-        {
-            var status = Cluster.Get(system).SelfMember.Status;
-            return status == MemberStatus.Up
-                ? Results.Text("ready")
-                : Results.Text($"cluster member is {status}", statusCode: StatusCodes.Status503ServiceUnavailable);
-        });
-        return app;
-    }
-
-    /// <summary>
-    /// <c>GET /metrics/remote</c>: <see cref="RemoteTraffic.Snapshot"/> as JSON. The entity ids of <b>all tenants</b> are
-    /// in it and it needs no API key, so it is served only to requests from a loopback address (on Kubernetes:
-    /// <c>kubectl port-forward</c>, or a sidecar in the pod); any other client gets 403.
-    /// </summary>
-    internal static IEndpointRouteBuilder MapRemoteTrafficMetrics(this IEndpointRouteBuilder endpoints)
-    {
-        endpoints.MapGet("/metrics/remote", (HttpContext ctx) => IsLoopback(ctx.Connection.RemoteIpAddress)
-            ? Results.Json(RemoteTraffic.Snapshot())
-            : Results.Json(new { error = "/metrics/remote is served only on a loopback address (e.g. through kubectl port-forward)" },
-                statusCode: StatusCodes.Status403Forbidden));
-        return endpoints;
-    }
-
-    /// <summary>True for 127.0.0.0/8, ::1 and IPv4-mapped loopback; false for everything else, including no address.</summary>
-    internal static bool IsLoopback(IPAddress? address) =>
-        address is not null && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
 }

@@ -9,8 +9,8 @@ namespace Router.Node;
 /// <summary>
 /// Builds the Router.Node web application, the one Router executable. Role <c>standalone</c> (default; configuration
 /// key <c>role</c> or <c>Router:Role</c>) runs the node and gateway roles in one process with the demo camera; role
-/// <c>node</c> runs the camera shard region and pull-source capture with HTTP only for <c>/healthz</c> and
-/// <c>/readyz</c>; role <c>gateway</c> runs the HTTP/WebSocket endpoints (Router.Gateway) with a proxy to the camera
+/// <c>node</c> runs the camera shard region and pull-source capture with HTTP only for <c>/healthz</c>,
+/// <c>/readyz</c> and <c>/metrics</c>; role <c>gateway</c> runs the HTTP/WebSocket endpoints (Router.Gateway) with a proxy to the camera
 /// shard region on the node members and the camera relays (needs <c>Router:Cluster:SeedNodes</c>).
 /// </summary>
 public static class RouterNodeApp
@@ -47,6 +47,7 @@ public static class RouterNodeApp
         var demo = standalone ? StandaloneDemo.Create(builder.Configuration) : null;
         builder.Services.AddRouterOptions(builder.Configuration, ConfigurationSurface);
         if (hasGateway) builder.Services.AddRouterGateway(builder.Configuration);
+        else builder.Services.AddRouterHealth();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = RouterShutdown.Budget + TimeSpan.FromSeconds(5));
         builder.Services.AddAkka(RouterConfiguration.Cluster(builder.Configuration).SystemName, (akka, services) =>
         {

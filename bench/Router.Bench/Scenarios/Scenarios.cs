@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text.Json;
 using Router.Bench.Infra;
 using Router.Bench.Load;
 using Router.Bench.Report;
@@ -176,21 +175,19 @@ internal sealed class ScenarioRunner(BenchContext ctx, BenchResults results)
         ctx.Log($"S4: skipped: {result.Reason}");
     }
 
+    /// <summary>
+    /// Frames and bytes the node process sent over remoting so far: the sums over all tenants of
+    /// <c>router_router_remote_frames</c> and <c>router_router_remote_bytes</c> in its <c>/metrics</c> (Prometheus text).
+    /// </summary>
     private static async Task<(long Frames, long Bytes)?> RemoteAsync(Uri nodeHttp, CancellationToken ct)
     {
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            using var doc = JsonDocument.Parse(await http.GetStringAsync(new Uri(nodeHttp, "/metrics/remote"), ct));
-            long frames = 0, bytes = 0;
-            foreach (var e in doc.RootElement.EnumerateArray())
-            {
-                frames += e.GetProperty("frames").GetInt64();
-                bytes += e.GetProperty("bytes").GetInt64();
-            }
-            return (frames, bytes);
+            var text = await http.GetStringAsync(new Uri(nodeHttp, "/metrics"), ct);
+            return ((long)PrometheusSamples.Sum(text, "router_router_remote_frames"), (long)PrometheusSamples.Sum(text, "router_router_remote_bytes"));
         }
-        catch (Exception e) when (e is HttpRequestException or JsonException or TaskCanceledException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or FormatException)
         {
             return null;
         }

@@ -86,7 +86,7 @@ internal sealed class Target : IAsyncDisposable
         }
     }
 
-    /// <summary>The node's HTTP base in S4 (for /metrics/remote).</summary>
+    /// <summary>The node's HTTP base in S4 (for its /metrics).</summary>
     public Uri? NodeHttp { get; private init; }
 
     private static async Task<Target> ReadyAsync(Target target, CancellationToken ct)

@@ -80,6 +80,7 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PreStart()
     {
+        TenantMetrics.CameraEntity(1);
         Context.SetReceiveTimeout(_options.PassivateAfter);
         if (_pullSource is not null) PublishStatus();
     }
@@ -87,6 +88,7 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
+        TenantMetrics.CameraEntity(-1);
         StopCapture();
         if (_online || _pullSource is not null) _directory.Tell(new PublishCameraStatus(CurrentStatus() with { Online = false, Relays = 0 }));
         _fanOut.EndAll();
@@ -169,6 +171,7 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
         _order.Passed(timestampMs, Environment.TickCount64);
         _arrivals.Enqueue(_order.LastPassedTicks);
         _fanOut.Publish(frame);
+        TenantMetrics.FrameIngested(_key.Tenant, result.Jpeg.Length);
         if (!replyTo.IsNobody()) replyTo.Tell(new FrameAccepted(result.Width, result.Height, result.Jpeg.Length, result.Reencoded));
         if (!_online)
         {

@@ -37,6 +37,7 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
     private readonly long _localAckTimeoutMs;
     private readonly ILoggingAdapter? _log;
     private readonly string _owner;
+    private readonly string _tier;
 
     /// <summary>Adds a subscription (and sends it <paramref name="Initial"/> first when given).</summary>
     public sealed record Add(Subscribe Request, VideoFrame? Initial);
@@ -51,8 +52,10 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
     /// <param name="localAckTimeout">Ack deadline of local subscribers; zero or negative: none.</param>
     /// <param name="log">Where recoveries are logged (once each), or null.</param>
     /// <param name="owner">Names the owner (camera or relay) in log lines.</param>
-    public FanOutSinkStage(TimeSpan remoteAckTimeout, TimeSpan localAckTimeout, ILoggingAdapter? log = null, string owner = "fan-out")
+    /// <param name="tier">Where the stage runs, the <c>at</c> tag of conflation drops: <c>camera</c> or <c>relay</c>.</param>
+    public FanOutSinkStage(TimeSpan remoteAckTimeout, TimeSpan localAckTimeout, ILoggingAdapter? log = null, string owner = "fan-out", string tier = "camera")
     {
+        _tier = tier;
         _remoteAckTimeoutMs = ToDeadlineMs(remoteAckTimeout);
         _localAckTimeoutMs = ToDeadlineMs(localAckTimeout);
         _log = log;
@@ -196,6 +199,7 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
                 for (var i = 0; i < _active.Count; i++)
                 {
                     var slot = _active[i];
+                    if (slot.Pending is not null) TenantMetrics.FrameConflated(frame.Key.Tenant, _stage._tier);
                     slot.Pending = frame; // newest wins
                     TrySend(slot);
                 }
@@ -353,7 +357,7 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
             var frame = slot.Pending;
             slot.Pending = null;
             slot.LastSentTicks = Environment.TickCount64;
-            if (Send(slot, frame) && slot.RemoteTarget) RemoteTraffic.Record(slot.Request.Key.EntityId, frame.Jpeg.Length);
+            if (Send(slot, frame) && slot.RemoteTarget) RemoteTraffic.Record(slot.Request.Key.Tenant, frame.Jpeg.Length);
         }
 
         private void SendStarted(Slot slot) => Send(slot, new SubscriptionStarted(slot.Request.Key, slot.Request.SubscriptionId));

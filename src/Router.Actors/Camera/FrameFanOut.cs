@@ -159,7 +159,7 @@ internal sealed class FrameFanOut
     {
         _materializer ??= _context.Materializer(FanOutDispatcher.MaterializerSettings(_context.System));
         var generation = ++_generation;
-        var stage = new FanOutSinkStage(_ackTimeout, _localAckTimeout, _log, _name);
+        var stage = new FanOutSinkStage(_ackTimeout, _localAckTimeout, _log, _name, _notifyOwner ? "relay" : "camera");
         var (source, control) = Source.ActorRef<VideoFrame>(1, OverflowStrategy.DropHead)
             .Conflate((_, newer) => newer)
             .ToMaterialized(Sink.FromGraph(stage), Keep.Both)

@@ -86,6 +86,7 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PreStart()
     {
+        TenantMetrics.Relay(1);
         if (Context.System.HasExtension<Cluster>() || Context.System.Settings.ProviderClass.Contains("Cluster"))
             Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.MemberRemoved));
@@ -97,6 +98,7 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
+        TenantMetrics.Relay(-1);
         if (Context.System.HasExtension<Cluster>()) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
         if (_upstreamId is not null) _region.Tell(new Unsubscribe(_key, _upstreamId));
         _fanOut.EndAll();

@@ -13,17 +13,21 @@ internal static class IngestMetrics
     private static readonly Counter<long> Rejected =
         RouterMeter.Meter.CreateCounter<long>("router.ingest.rejected", "{frame}", "frames rejected by camera entities, by tenant and reason");
 
-    private static readonly UpDownCounter<long> Running =
-        RouterMeter.Meter.CreateUpDownCounter<long>("router.reencode.running", "{frame}", "frames being decoded and re-encoded now");
+    // Levels as observable gauges, read at each scrape (an exporter never sees them idle and resets them).
+    private static long _running;
+    private static long _queued;
 
-    private static readonly UpDownCounter<long> Queued =
-        RouterMeter.Meter.CreateUpDownCounter<long>("router.reencode.queued", "{frame}", "frames waiting for a re-encoding slot");
+    private static readonly ObservableGauge<long> Running =
+        RouterMeter.Meter.CreateObservableGauge("router.reencode.running", () => Interlocked.Read(ref _running), "{frame}", "frames being decoded and re-encoded now");
+
+    private static readonly ObservableGauge<long> Queued =
+        RouterMeter.Meter.CreateObservableGauge("router.reencode.queued", () => Interlocked.Read(ref _queued), "{frame}", "frames waiting for a re-encoding slot");
 
     /// <summary>Counts one rejected frame.</summary>
     public static void RecordRejected(string tenant, FrameRejectReason reason) =>
         Rejected.Add(1, new KeyValuePair<string, object?>("tenant", tenant), new KeyValuePair<string, object?>("reason", reason.ToString()));
 
-    internal static void ReencodeRunning(int delta) => Running.Add(delta);
+    internal static void ReencodeRunning(int delta) => Interlocked.Add(ref _running, delta);
 
-    internal static void ReencodeQueued(int delta) => Queued.Add(delta);
+    internal static void ReencodeQueued(int delta) => Interlocked.Add(ref _queued, delta);
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
+using Router.Actors.Metrics;
 
 namespace Router.Gateway.Admission;
 
@@ -51,7 +52,11 @@ internal sealed class AuthFailureLimiter : IDisposable
     }
 
     /// <summary>Counts one failed authentication of the client of <paramref name="context"/>.</summary>
-    public void RecordFailure(HttpContext context) => _limiter.AttemptAcquire(ClientAddress(context)).Dispose();
+    public void RecordFailure(HttpContext context)
+    {
+        TenantMetrics.AuthFailure();
+        _limiter.AttemptAcquire(ClientAddress(context)).Dispose();
+    }
 
     private static readonly AsyncLocal<Attempt?> CurrentAttempt = new();
 

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using Akka.Actor;
 using Router.Actors.Gateway;
 using Router.Actors.Messages;
+using Router.Actors.Metrics;
 
 namespace Router.Gateway.Streaming;
 
@@ -122,6 +123,7 @@ internal sealed class ConsumerConnection(WebSocket socket, FrameFormat format, C
             return false;
         }
         Interlocked.Increment(ref _framesSent);
+        TenantMetrics.FrameSent(item.Frame.Key.Tenant);
         item.AckTo.Tell(StreamAck.Instance, item.ConsumerActor);
         lock (_gate)
         {

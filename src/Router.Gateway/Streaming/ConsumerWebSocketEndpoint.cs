@@ -9,6 +9,7 @@ using Router.Actors.Gateway;
 using Router.Actors.Hosting;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
+using Router.Actors.Metrics;
 using Router.Gateway.Admission;
 using Router.Gateway.Security;
 using Router.Protocol;
@@ -83,7 +84,15 @@ internal sealed class ConsumerWebSocketEndpoint(
                 await WebSocketMessages.CloseQuietlyAsync(ws, TryAgainLater, refusal!);
                 return;
             }
-            await StreamAsync(ws, identity.Tenant, request, aborted);
+            TenantMetrics.ConsumerConnection(identity.Tenant, 1);
+            try
+            {
+                await StreamAsync(ws, identity.Tenant, request, aborted);
+            }
+            finally
+            {
+                TenantMetrics.ConsumerConnection(identity.Tenant, -1);
+            }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException && aborted.IsCancellationRequested)
         {

@@ -71,6 +71,48 @@ public sealed class FanOutSinkStageTests : TestKit
     }
 
     [Fact]
+    public void A_frame_replaced_before_a_slow_subscriber_took_it_is_counted_as_conflated_for_its_tenant()
+    {
+        // Counted per tenant and fan-out tier; a tenant of its own, as other tests add to the counter meanwhile.
+        var key = new StreamKey("conflation-tenant", "stage", "0");
+        long conflated = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == RouterMeter.Name && instrument.Name == "router.fanout.frames_conflated") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var tenant = false;
+            var at = false;
+            foreach (var tag in tags)
+            {
+                tenant |= tag is { Key: "tenant", Value: "conflation-tenant" };
+                at |= tag is { Key: "at", Value: "camera" };
+            }
+            if (tenant && at) Interlocked.Add(ref conflated, value);
+        });
+        listener.Start();
+        var (upstream, control) = Run(localAckTimeout: TimeSpan.Zero);
+        var viewer = CreateTestProbe();
+        control.Post(new FanOutSinkStage.Add(new Subscribe(key, "v", viewer.Ref, 0), null));
+        viewer.ExpectMsg<SubscriptionStarted>();
+        var stage = viewer.LastSender;
+        stage.Tell(StreamAck.Instance, viewer.Ref);
+
+        VideoFrame Of(long sequence) => new(key, TestFrames.Vtest[0], TestFrames.Width, TestFrames.Height, 1_000 + sequence, sequence, false);
+        upstream.SendNext(Of(1));
+        Assert.Equal(1, viewer.ExpectMsg<VideoFrame>().Sequence); // in flight, not acked yet
+        upstream.SendNext(Of(2)); // pending
+        upstream.SendNext(Of(3)); // replaces 2
+        upstream.SendNext(Of(4)); // replaces 3
+        AwaitAssert(() => Assert.Equal(2, Interlocked.Read(ref conflated)), TimeSpan.FromSeconds(5));
+        stage.Tell(StreamAck.Instance, viewer.Ref);
+        Assert.Equal(4, viewer.ExpectMsg<VideoFrame>().Sequence); // the newest
+        Assert.Equal(2, Interlocked.Read(ref conflated));
+    }
+
+    [Fact]
     public void A_slot_whose_ack_never_comes_is_re_armed_after_the_ack_timeout_and_stays_in_step_afterwards()
     {
         using var timeouts = new CounterListener("router.fanout.ack_timeouts");

@@ -96,6 +96,21 @@ public sealed class ManifestTests
 
     [Theory]
     [MemberData(nameof(Kustomizations))]
+    public void Pods_AreScrapedForMetrics_OnTheirHttpPort(string kustomization)
+    {
+        var m = Manifests.Render(kustomization);
+        foreach (var w in new[] { m.WorkloadOfRole(NodeRole), m.WorkloadOfRole(GatewayRole) })
+        {
+            var annotations = w.Spec.Map("template")?.Map("metadata")?.Map("annotations")
+                              ?? throw new Xunit.Sdk.XunitException($"{w.Object}: no pod template annotations");
+            Assert.Equal("true", annotations.Str("prometheus.io/scrape"));
+            Assert.Equal("/metrics", annotations.Str("prometheus.io/path"));
+            Assert.Equal(w.PortNamed("http"), w.ResolvePort(annotations.Str("prometheus.io/port")));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
     public void Services_AndIngress_RouteToDeclaredContainerPorts(string kustomization)
     {
         var m = Manifests.Render(kustomization);
@@ -336,7 +351,7 @@ public sealed class ManifestTests
     }
 
     /// <summary>Paths the gateway serves that must stay inside the cluster (probes; metrics list every tenant's cameras).</summary>
-    public static readonly string[] InternalPaths = ["/healthz", "/readyz", "/metrics/remote", "/metrics"];
+    public static readonly string[] InternalPaths = ["/healthz", "/readyz", "/metrics"];
 
     [Theory]
     [MemberData(nameof(Kustomizations))]

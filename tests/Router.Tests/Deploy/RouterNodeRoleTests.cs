@@ -12,7 +12,7 @@ public sealed class RouterNodeRoleTests
 {
     [Theory]
     [InlineData("gateway", HttpStatusCode.OK, HttpStatusCode.Unauthorized)] // the viewer; the REST API wants a key
-    [InlineData("node", HttpStatusCode.NotFound, HttpStatusCode.NotFound)]  // only /healthz, /readyz, /metrics/remote
+    [InlineData("node", HttpStatusCode.NotFound, HttpStatusCode.NotFound)]  // only /healthz, /readyz, /metrics
     public async Task Each_role_serves_its_own_endpoints(string role, HttpStatusCode viewer, HttpStatusCode sources)
     {
         await using var app = RouterNodeApp.Build(
@@ -26,6 +26,10 @@ public sealed class RouterNodeRoleTests
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
             Assert.Equal(viewer, (await http.GetAsync("/")).StatusCode);
             Assert.Equal(sources, (await http.GetAsync("/v1/sources")).StatusCode);
+            // Every role serves /metrics (Prometheus text) with the cluster members by status.
+            using var metrics = await http.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+            Assert.Contains("router_cluster_members{status=\"up\"}", await metrics.Content.ReadAsStringAsync());
         }
         finally
         {
