@@ -38,11 +38,8 @@ public sealed class NetworkPolicies(Manifests manifests)
 
     /// <summary>The ingress rules (with their policy) that admit the connection; empty also when the pod is not isolated.</summary>
     public IEnumerable<(K8sObject Policy, YamlMappingNode Rule)> AdmittingRules(Workload w, int port, PeerPod source) =>
-        from p in IngressPoliciesOf(w)
-        from rule in p.Spec!.Seq("ingress").OfType<YamlMappingNode>()
-        where RulePorts(rule).Count == 0 || RulePorts(rule).Any(rp => PortMatches(w, rp, port))
-        where rule.Child("from") is null || rule.Seq("from").OfType<YamlMappingNode>().Any(peer => PeerMatches(p, peer, source))
-        select (p, rule);
+        RulesCovering(w, port).Where(x =>
+            x.Rule.Child("from") is null || x.Rule.Seq("from").OfType<YamlMappingNode>().Any(peer => PeerMatches(x.Policy, peer, source)));
 
     /// <summary>The ingress rules of <paramref name="w"/>'s policies that cover <paramref name="port"/> (no ports = every port).</summary>
     public IEnumerable<(K8sObject Policy, YamlMappingNode Rule)> RulesCovering(Workload w, int port) =>
