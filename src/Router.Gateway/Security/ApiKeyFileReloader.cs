@@ -52,6 +52,7 @@ internal sealed class ApiKeyFileReloader(
         try
         {
             var errors = Load(root, out var count, out var revoked);
+            ApiKeyMetrics.FileReloaded(errors.Count == 0);
             if (errors.Count > 0)
                 logger.LogError("API keys file {Path} not applied, the previous keys stay: {Problems}", _path, string.Join("; ", errors));
             else
@@ -60,6 +61,7 @@ internal sealed class ApiKeyFileReloader(
         catch (Exception e)
         {
             // Never let a reload fault the file watcher (or the process): keep the previous keys.
+            ApiKeyMetrics.FileReloaded(false);
             logger.LogError(e, "API keys file {Path} not applied, the previous keys stay", _path);
         }
     }

@@ -44,11 +44,20 @@ internal sealed class ApiKeyLease : IDisposable
 }
 
 /// <summary>
-/// <c>router.api_key.revoked_connections</c> on the shared <see cref="RouterMeter.Meter"/>: open connections closed because
-/// their API key was revoked (tags <c>tenant</c>, <c>kind</c> = <c>device</c> or <c>consumer</c>).
+/// API key counters on the shared <see cref="RouterMeter.Meter"/>: <c>router.api_key.revoked_connections</c> (open
+/// connections closed because their API key was revoked; tags <c>tenant</c>, <c>kind</c> = <c>device</c> or
+/// <c>consumer</c>) and <c>router.api_key.file_reloads</c> (keys file reloads; tag <c>result</c> = <c>applied</c> or
+/// <c>rejected</c>).
 /// </summary>
 internal static class ApiKeyMetrics
 {
+    private static readonly Counter<long> ReloadCounter =
+        RouterMeter.Meter.CreateCounter<long>("router.api_key.file_reloads", "{reload}", "keys file reloads, applied or rejected (the previous keys stay)");
+
+    /// <summary>Counts one reload of the keys file.</summary>
+    public static void FileReloaded(bool applied) =>
+        ReloadCounter.Add(1, new KeyValuePair<string, object?>("result", applied ? "applied" : "rejected"));
+
     private static readonly Counter<long> RevokedCounter =
         RouterMeter.Meter.CreateCounter<long>("router.api_key.revoked_connections", "{connection}", "open connections closed because their API key was revoked");
 
