@@ -123,12 +123,15 @@ public sealed class ApiKeyFileTests(ITestOutputHelper output)
         consumer.Dispose();
     }
 
-    [Fact]
-    public async Task An_invalid_file_at_start_stops_the_host_with_the_problem()
+    [Theory]
+    [InlineData("{\"Router\":{\"ApiKeys\":[{\"Sha256\":\"abc\",\"Tenant\":\"acme\",\"Scopes\":[\"view\"]}]}}", "Sha256 must be the 64 hex characters")]
+    [InlineData("{\"Router\":{\"Gateway\":{\"AuthTimeout\":\"00:00:05\"}}}", "unknown setting 'Router:Gateway:AuthTimeout'")]
+    [InlineData("{\"Router\":{\"ApiKeys\":[", "Could not parse the JSON file")]
+    public async Task An_invalid_file_at_start_stops_the_host_with_the_problem(string content, string problem)
     {
-        using var secret = new SecretVolume(JsonSerializer.Serialize(new { Router = new { ApiKeys = new[] { new { Sha256 = "abc", Tenant = "acme", Scopes = new[] { "view" } } } } }));
+        using var secret = new SecretVolume(content);
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => OwnHost.StartAsync($"--Router:ApiKeysFile={secret.FilePath}"));
-        Assert.Contains("Sha256 must be the 64 hex characters", error.Message);
+        Assert.Contains(problem, error.Message);
         Assert.Contains(secret.FilePath, error.Message);
     }
 
