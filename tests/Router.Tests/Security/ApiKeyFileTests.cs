@@ -26,7 +26,7 @@ public sealed class ApiKeyFileTests(ITestOutputHelper output)
     public async Task A_key_added_to_the_file_works_and_a_removed_key_closes_its_sockets_with_a_reason()
     {
         using var secret = new SecretVolume(Keys((OldKey, "acme")));
-        await using var own = await OwnHost.StartAsync($"--Router:ApiKeysFile={secret.FilePath}");
+        await using var own = await StartAsync(secret);
         var host = own.Host;
         using (var http = host.Http(OldKey)) Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/v1/sources")).StatusCode);
         using (var http = host.Http(NewKey)) Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/v1/sources")).StatusCode);
@@ -87,7 +87,7 @@ public sealed class ApiKeyFileTests(ITestOutputHelper output)
     public async Task An_invalid_file_keeps_the_previous_keys()
     {
         using var secret = new SecretVolume(Keys((OldKey, "acme")));
-        await using var own = await OwnHost.StartAsync($"--Router:ApiKeysFile={secret.FilePath}");
+        await using var own = await StartAsync(secret);
         var host = own.Host;
         using var reloads = new CounterProbe("router.api_key.file_reloads", ("result", "rejected"));
         var consumer = (await AdmissionClients.ConnectAsync(new Uri(host.WsBase, "/v1/sources/robot-01/video/stream"))).Socket!;
@@ -134,6 +134,12 @@ public sealed class ApiKeyFileTests(ITestOutputHelper output)
         Assert.Contains(problem, error.Message);
         Assert.Contains(secret.FilePath, error.Message);
     }
+
+    // Polling with a key that is not valid yet counts as failed authentications: raise the per-address allowance.
+    private static Task<OwnHost> StartAsync(SecretVolume secret) => OwnHost.StartAsync(
+        $"--Router:ApiKeysFile={secret.FilePath}",
+        "--Router:Gateway:Limits:AuthFailureBurst=10000",
+        "--Router:Gateway:Limits:AuthFailuresPerMinute=10000");
 
     private static async Task<WsMessage> ReceiveCloseAsync(ClientWebSocket ws)
     {
@@ -227,7 +233,7 @@ public sealed class ApiKeyFileTests(ITestOutputHelper output)
                     Update(content);
                     republish = DateTime.UtcNow + TimeSpan.FromSeconds(6);
                 }
-                await Task.Delay(100);
+                await Task.Delay(250);
             }
         }
 
