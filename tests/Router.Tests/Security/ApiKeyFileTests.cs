@@ -84,6 +84,30 @@ public sealed class ApiKeyFileTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Two_gateways_reading_the_same_file_both_accept_a_new_key_without_a_restart()
+    {
+        using var secret = new SecretVolume(Keys((OldKey, "acme")));
+        await using var first = await StartAsync(secret);
+        await using var second = await StartAsync(secret);
+        var watch = Stopwatch.StartNew();
+        await secret.UpdateUntilAsync(Keys((OldKey, "acme"), (NewKey, "globex")), async () =>
+        {
+            foreach (var host in new[] { first.Host, second.Host })
+            {
+                using var http = host.Http(NewKey);
+                if ((await http.GetAsync("/v1/sources")).StatusCode != HttpStatusCode.OK) return false;
+            }
+            return true;
+        });
+        output.WriteLine($"both gateways accepted the new key after {watch.ElapsedMilliseconds} ms");
+        foreach (var host in new[] { first.Host, second.Host })
+        {
+            using var http = host.Http(OldKey);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/v1/sources")).StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task An_invalid_file_keeps_the_previous_keys()
     {
         using var secret = new SecretVolume(Keys((OldKey, "acme")));
