@@ -21,10 +21,13 @@ internal static class Program
         watch.Command.SetAction((parse, ct) =>
             new StreamWatcher(watch.BindSettings(parse), Out(parse), Err(parse)).RunAsync(ct));
 
+        var keys = new KeysCommand();
+
         return new RootCommand("router: push frames to and watch streams from a Router video cluster (Plexus wire protocol).")
         {
             push.Command,
             watch.Command,
+            keys.Command,
         };
     }
 

@@ -30,6 +30,7 @@ public static class GatewayHostingExtensions
         services.AddOptions<CameraOptions>().BindConfiguration("Router:Camera").ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CameraOptions>, CameraOptionsValidator>());
         services.AddSingleton<ApiKeyStore>();
+        services.AddHostedService<ApiKeyFileReloader>();
         services.AddSingleton<FrameIngestor>();
         services.AddSingleton<AuthFailureLimiter>();
         services.AddSingleton<IngestAdmission>();
@@ -47,6 +48,7 @@ public static class GatewayHostingExtensions
     [
         new("Router:Gateway", typeof(GatewayOptions), RouterSettingRoles.Gateway | RouterSettingRoles.Standalone),
         new("Router:ApiKeys", typeof(List<ApiKeyEntry>), RouterSettingRoles.Gateway | RouterSettingRoles.Standalone),
+        new("Router:ApiKeysFile", typeof(string), RouterSettingRoles.Gateway | RouterSettingRoles.Standalone),
     ];
 
     /// <summary>

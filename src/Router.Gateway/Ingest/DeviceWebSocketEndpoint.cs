@@ -56,7 +56,8 @@ internal sealed class DeviceWebSocketEndpoint(
                 return;
             }
             logger.LogInformation("Device {SourceId} of tenant {Tenant} connected ({Platform})", session.SourceId, session.Tenant, session.Platform);
-            await ReceiveFramesAsync(ws, session, opts, ct);
+            using var lease = keys.Track(session.Identity, ApiScopes.Ingest); // revoked: error + close 1008 "api key revoked"
+            await ReceiveFramesAsync(ws, session, opts, lease.Revoked, ct);
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
         {
@@ -91,7 +92,7 @@ internal sealed class DeviceWebSocketEndpoint(
                 source_id = sourceId,
                 server_time_ms = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             }, ct);
-            return new DeviceSession(identity.Tenant, sourceId!, platform);
+            return new DeviceSession(identity.Tenant, sourceId!, platform, identity);
         }
     }
 
@@ -103,11 +104,14 @@ internal sealed class DeviceWebSocketEndpoint(
         return null;
     }
 
-    private async Task ReceiveFramesAsync(WebSocket ws, DeviceSession session, GatewayOptions opts, CancellationToken ct)
+    private async Task ReceiveFramesAsync(WebSocket ws, DeviceSession session, GatewayOptions opts, CancellationToken keyRevoked, CancellationToken ct)
     {
         // When the gateway shuts down (SIGTERM), close with 1001 at once so the device reconnects to another gateway.
         using var stoppingScope = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping); // unregistered on dispose
         var stopping = Task.Delay(Timeout.Infinite, stoppingScope.Token);
+        // When the key is removed from the keys file (ApiKeyStore.ReplaceFileKeys), tell the device why and close with 1008.
+        using var revokedScope = CancellationTokenSource.CreateLinkedTokenSource(keyRevoked);
+        var revoked = Task.Delay(Timeout.Infinite, revokedScope.Token);
         // Flow control per camera, newest frame wins (CameraFlowControl): each camera has one frame awaiting its
         // verdict and one waiting, so a device with many cameras keeps every camera at its rate and a camera whose
         // shard moves never blocks the others. Each verdict is reported as soon as it arrives. Sends (error and warning
@@ -153,9 +157,19 @@ internal sealed class DeviceWebSocketEndpoint(
         while (ws.State == WebSocketState.Open)
         {
             var receive = WebSocketMessages.ReceiveAsync(ws, opts.MaxDeviceMessageBytes, ct);
-            if (await Task.WhenAny(receive, stopping) == stopping)
+            var first = await Task.WhenAny(receive, stopping, revoked);
+            if (first == stopping)
             {
                 await CloseAsync(() => WebSocketMessages.CloseWhileReceivingAsync(ws, receive, GoingAway, "server shutting down"));
+                return;
+            }
+            if (first == revoked)
+            {
+                logger.LogInformation("Device {SourceId} of tenant {Tenant} closed: {Reason}", session.SourceId, session.Tenant, ApiKeyStore.RevokedReason);
+                ApiKeyMetrics.ConnectionClosed(session.Tenant, "device");
+                try { await SendErrorAsync(ApiKeyStore.RevokedReason); }
+                catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { }
+                await CloseAsync(() => WebSocketMessages.CloseWhileReceivingAsync(ws, receive, PolicyViolation, ApiKeyStore.RevokedReason));
                 return;
             }
             using var message = await receive;
@@ -228,5 +242,5 @@ internal sealed class DeviceWebSocketEndpoint(
 
     private static ParsedFrame ParseText(ReadOnlySpan<byte> message) => DeviceMessageParser.ParseText(message);
 
-    private sealed record DeviceSession(string Tenant, string SourceId, string? Platform);
+    private sealed record DeviceSession(string Tenant, string SourceId, string? Platform, ApiKeyIdentity Identity);
 }

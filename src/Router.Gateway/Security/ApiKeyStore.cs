@@ -33,8 +33,8 @@ public sealed class ApiKeyEntry
     public string? Name { get; set; }
 }
 
-/// <summary>The tenant and scopes an API key maps to.</summary>
-internal sealed record ApiKeyIdentity(string Tenant, IReadOnlySet<string> Scopes, string? Name)
+/// <summary>The tenant and scopes an API key maps to (<paramref name="KeyHash"/>: the key's lower-case hex SHA-256).</summary>
+internal sealed record ApiKeyIdentity(string Tenant, IReadOnlySet<string> Scopes, string? Name, string KeyHash = "")
 {
     /// <summary>True when the key has <paramref name="scope"/>.</summary>
     public bool Has(string scope) => Scopes.Contains(scope);
@@ -45,6 +45,13 @@ public sealed class ApiKeyOptions
 {
     /// <summary>The configured keys.</summary>
     public List<ApiKeyEntry> ApiKeys { get; set; } = [];
+
+    /// <summary>
+    /// Optional path of a JSON keys file (<c>{"Router":{"ApiKeys":[…]}}</c>, e.g. a mounted Kubernetes Secret) whose keys
+    /// are added to <see cref="ApiKeys"/> and re-read when it changes (polled every 4 s). Invalid at start: the host
+    /// does not start; invalid later: the previous keys stay and the problems are logged.
+    /// </summary>
+    public string? ApiKeysFile { get; set; }
 }
 
 /// <summary>
@@ -52,10 +59,12 @@ public sealed class ApiKeyOptions
 /// constant time (<see cref="CryptographicOperations.FixedTimeEquals"/>), so timing reveals neither which key
 /// matched nor how much of it.
 /// </summary>
-internal sealed class ApiKeyStore
+internal sealed partial class ApiKeyStore
 {
     private readonly List<(byte[] Hash, ApiKeyIdentity Identity)> _keys = [];
     private readonly Lock _lock = new();
+    // Keys of the keys file (ApiKeysFile), replaced as a whole on each valid reload.
+    private (byte[] Hash, ApiKeyIdentity Identity)[] _fileKeys = [];
 
     /// <summary>Loads the keys of <paramref name="options"/>.</summary>
     /// <exception cref="OptionsValidationException">The keys are invalid (see <see cref="Validate(ApiKeyOptions)"/>).</exception>
@@ -120,9 +129,14 @@ internal sealed class ApiKeyStore
     public void Add(ApiKeyEntry entry)
     {
         if (!TryValidate(entry, out var error)) throw new InvalidOperationException($"API key '{entry.Name ?? entry.Tenant}': {error}");
+        lock (_lock) _keys.Add(ToKey(entry));
+    }
+
+    private static (byte[] Hash, ApiKeyIdentity Identity) ToKey(ApiKeyEntry entry)
+    {
         var hash = Convert.FromHexString(entry.Sha256.Trim());
-        var identity = new ApiKeyIdentity(entry.Tenant, new HashSet<string>(entry.Scopes, StringComparer.OrdinalIgnoreCase), entry.Name);
-        lock (_lock) _keys.Add((hash, identity));
+        return (hash, new ApiKeyIdentity(entry.Tenant, new HashSet<string>(entry.Scopes, StringComparer.OrdinalIgnoreCase), entry.Name,
+            Convert.ToHexStringLower(hash)));
     }
 
     /// <summary>Hex SHA-256 of a key, as configured in <see cref="ApiKeyEntry.Sha256"/>.</summary>
@@ -139,6 +153,8 @@ internal sealed class ApiKeyStore
         {
             // Compare against every key, without an early exit.
             foreach (var (hash, identity) in _keys)
+                if (CryptographicOperations.FixedTimeEquals(hash, presented)) match ??= identity;
+            foreach (var (hash, identity) in _fileKeys)
                 if (CryptographicOperations.FixedTimeEquals(hash, presented)) match ??= identity;
         }
         return match;

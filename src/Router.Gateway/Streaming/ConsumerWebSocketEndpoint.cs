@@ -85,9 +85,10 @@ internal sealed class ConsumerWebSocketEndpoint(
                 return;
             }
             TenantMetrics.ConsumerConnection(identity.Tenant, 1);
+            using var lease = keys.Track(identity, ApiScopes.View); // revoked: close 4001 "api key revoked"
             try
             {
-                await StreamAsync(ws, identity.Tenant, request, aborted);
+                await StreamAsync(ws, identity.Tenant, request, lease.Revoked, aborted);
             }
             finally
             {
@@ -131,7 +132,7 @@ internal sealed class ConsumerWebSocketEndpoint(
         return identity is not null && identity.Has(ApiScopes.View) ? identity : null;
     }
 
-    private async Task StreamAsync(WebSocket ws, string tenant, StreamRequest request, CancellationToken aborted)
+    private async Task StreamAsync(WebSocket ws, string tenant, StreamRequest request, CancellationToken keyRevoked, CancellationToken aborted)
     {
         var online = await directory.ActorRef.Ask<OnlineCameras>(new GetOnlineCameras(tenant), options.Value.QueryTimeout, aborted);
         await ws.SendAsync(InitMessage(online), WebSocketMessageType.Text, true, aborted);
@@ -146,14 +147,22 @@ internal sealed class ConsumerWebSocketEndpoint(
         var writing = connection.Completion;
         using var stoppingScope = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping); // unregistered on dispose
         var shuttingDown = Task.Delay(Timeout.Infinite, stoppingScope.Token);
+        using var revokedScope = CancellationTokenSource.CreateLinkedTokenSource(keyRevoked); // unregistered on dispose
+        var revoked = Task.Delay(Timeout.Infinite, revokedScope.Token);
         try
         {
-            var first = await Task.WhenAny(reading, writing, timedOut, shuttingDown);
+            var first = await Task.WhenAny(reading, writing, timedOut, shuttingDown, revoked);
             system.Stop(consumerActor);
             stopWriting.Cancel();
             try { await connection.StopAsync(); } catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException) { }
             if (first == timedOut)
                 await CloseAndDrainAsync(ws, reading, PlexusJson.CloseStreamTimeout, "stream timeout");
+            else if (first == revoked)
+            {
+                logger.LogInformation("Consumer of tenant {Tenant} closed: {Reason}", tenant, ApiKeyStore.RevokedReason);
+                ApiKeyMetrics.ConnectionClosed(tenant, "consumer");
+                await CloseAndDrainAsync(ws, reading, PlexusJson.CloseUnauthorized, ApiKeyStore.RevokedReason);
+            }
             else if (first == shuttingDown)
                 await CloseAndDrainAsync(ws, reading, (int)WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
             else if (first == reading)
