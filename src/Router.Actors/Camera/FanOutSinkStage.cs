@@ -194,16 +194,25 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
         public void OnPush()
         {
             var frame = Grab(_stage._in);
-            Guarded(() =>
+            // Inlined Guarded (no closure per frame); replaced frames are counted once per frame, not per subscription.
+            try
             {
+                var conflated = 0;
                 for (var i = 0; i < _active.Count; i++)
                 {
                     var slot = _active[i];
-                    if (slot.Pending is not null) TenantMetrics.FrameConflated(frame.Key.Tenant, _stage._tier);
+                    if (slot.Pending is not null) conflated++;
                     slot.Pending = frame; // newest wins
                     TrySend(slot);
                 }
-            });
+                if (conflated > 0) TenantMetrics.FramesConflated(frame.Key.Tenant, _stage._tier, conflated);
+                Purge();
+            }
+            catch (Exception e)
+            {
+                _failure = e;
+                FailStage(e);
+            }
             if (!IsClosed(_stage._in)) Pull(_stage._in);
         }
 

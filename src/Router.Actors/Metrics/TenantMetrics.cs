@@ -57,9 +57,9 @@ public static class TenantMetrics
     /// <summary>Counts one frame sent on a consumer WebSocket.</summary>
     public static void FrameSent(string tenant) => SentFrames.Add(1, Tenant(tenant));
 
-    /// <summary>Counts one frame replaced before its subscriber took it; <paramref name="at"/> is <c>camera</c> or <c>relay</c>.</summary>
-    public static void FrameConflated(string tenant, string at) =>
-        ConflatedFrames.Add(1, Tenant(tenant), new KeyValuePair<string, object?>("at", at));
+    /// <summary>Counts <paramref name="count"/> frames replaced before their subscribers took them; <paramref name="at"/> is <c>camera</c> or <c>relay</c>.</summary>
+    public static void FramesConflated(string tenant, string at, int count) =>
+        ConflatedFrames.Add(count, Tenant(tenant), new KeyValuePair<string, object?>("at", at));
 
     /// <summary>A consumer WebSocket of <paramref name="tenant"/> opened (+1) or closed (-1).</summary>
     public static void ConsumerConnection(string tenant, int delta) =>
