@@ -84,7 +84,7 @@ internal sealed class CameraRelaysActor : ReceiveActor
     /// <summary>Takes a token of the tenant's new-camera bucket, or answers the subscription "retry later".</summary>
     private bool AdmitNewCamera(Subscribe subscribe, IActorRef sender)
     {
-        if (_options.NewCamerasPerSecondPerTenant <= 0) return true;
+        if (!(_options.NewCamerasPerSecondPerTenant > 0) || double.IsPositiveInfinity(_options.NewCamerasPerSecondPerTenant)) return true;
         var tenant = subscribe.Key.Tenant;
         if (!_newCameras.TryGetValue(tenant, out var bucket))
         {
@@ -93,7 +93,7 @@ internal sealed class CameraRelaysActor : ReceiveActor
             _newCameras[tenant] = bucket = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
             {
                 TokenLimit = Math.Max(1, _options.NewCameraBurstPerTenant),
-                TokensPerPeriod = rate >= 10 ? (int)Math.Round(rate / 10) : 1,
+                TokensPerPeriod = rate >= 10 ? (int)Math.Min(int.MaxValue, Math.Round(rate / 10)) : 1,
                 ReplenishmentPeriod = rate >= 10 ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(Math.Min(3600, 1 / rate)),
                 QueueLimit = 0,
                 AutoReplenishment = true,

@@ -163,6 +163,10 @@ public sealed class CameraOptionsValidator : IValidateOptions<CameraOptions>
             if (value < TimeSpan.Zero) errors.Add($"{at}:{key} must not be negative (got {value}; 00:00:00 turns it off)");
         if (options.PullJpegQuality is < 1 or > 100) errors.Add($"{at}:PullJpegQuality ({options.PullJpegQuality}) must be 1–100");
         if (options.FanOutThreads < 0) errors.Add($"{at}:FanOutThreads ({options.FanOutThreads}) must not be negative");
+        if (!double.IsFinite(options.NewCamerasPerSecondPerTenant) || options.NewCamerasPerSecondPerTenant < 0)
+            errors.Add($"{at}:NewCamerasPerSecondPerTenant ({options.NewCamerasPerSecondPerTenant}) must be a finite number, at least 0 (0: no limit)");
+        if (options.NewCameraBurstPerTenant < 1)
+            errors.Add($"{at}:NewCameraBurstPerTenant ({options.NewCameraBurstPerTenant}) must be at least 1");
         errors.AddRange(SizePolicyOptions.Problems(options.SizePolicy, $"{at}:SizePolicy"));
         return errors;
     }

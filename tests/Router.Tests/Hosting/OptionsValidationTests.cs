@@ -24,6 +24,17 @@ public sealed class OptionsValidationTests
         return RouterOptionsServiceCollectionExtensions.ConfigurationProblems(e) ?? throw new Xunit.Sdk.XunitException($"not a configuration error: {e}");
     }
 
+    [Theory]
+    [InlineData(double.NaN, 100, "NewCamerasPerSecondPerTenant")]
+    [InlineData(double.PositiveInfinity, 100, "NewCamerasPerSecondPerTenant")]
+    [InlineData(-1, 100, "NewCamerasPerSecondPerTenant")]
+    [InlineData(50, 0, "NewCameraBurstPerTenant")]
+    public void A_hostile_new_camera_rate_is_refused_at_start(double rate, int burst, string key)
+    {
+        var problems = CameraOptionsValidator.Problems(new CameraOptions { NewCamerasPerSecondPerTenant = rate, NewCameraBurstPerTenant = burst });
+        Assert.Contains(problems, p => p.StartsWith($"Router:Camera:{key} ", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void The_defaults_and_the_shipped_appsettings_are_valid()
     {
