@@ -74,6 +74,7 @@ internal sealed class ViewerTokens
 
     private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = MaxTokenChars, MapInboundClaims = false };
     private readonly ViewerTokenOptions _options;
+    private readonly bool _keysFile;
     private readonly Lock _lock = new();
     private readonly ConcurrentDictionary<ApiKeyLease, byte> _leases = new();
     private IReadOnlyList<TokenSigningKey> _configured;
@@ -82,9 +83,10 @@ internal sealed class ViewerTokens
 
     /// <summary>Loads <see cref="ViewerTokenOptions.SigningKeys"/>.</summary>
     /// <exception cref="OptionsValidationException">The keys are invalid.</exception>
-    public ViewerTokens(IOptions<ViewerTokenOptions> options)
+    public ViewerTokens(IOptions<ViewerTokenOptions> options, IOptions<ApiKeyOptions> keys)
     {
         _options = options.Value;
+        _keysFile = !string.IsNullOrWhiteSpace(keys.Value.ApiKeysFile);
         _configured = _options.SigningKeys.ToList();
         _ring = Build(_configured, _fileKeys, out var errors);
         if (errors.Count > 0) throw new OptionsValidationException(Options.DefaultName, typeof(ViewerTokenOptions), errors);
@@ -101,13 +103,14 @@ internal sealed class ViewerTokens
 
     /// <summary>
     /// Adds a random signing key (kid <c>standalone</c>) when none is configured: standalone mode, whose single
-    /// gateway is the only one that has to validate its tokens. Does nothing when keys are configured.
+    /// gateway is the only one that has to validate its tokens. Does nothing when keys are configured or a keys file
+    /// is (it may bring them).
     /// </summary>
     public void UseRandomKeyIfNone()
     {
         lock (_lock)
         {
-            if (_configured.Count > 0 || _fileKeys.Count > 0) return;
+            if (_configured.Count > 0 || _fileKeys.Count > 0 || _keysFile) return;
             _configured = [new TokenSigningKey { Kid = "standalone", Key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), Current = true }];
             _ring = Build(_configured, _fileKeys, out _);
         }
