@@ -22,7 +22,7 @@ internal sealed class TokenCommand
         Url.CustomParser = result =>
         {
             var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
-            if (TryParseHttpBase(text, out var url, out var error)) return url;
+            if (CliUrls.TryNormalizeHttpBaseUrl(text, out var url, out var error)) return url;
             result.AddError(error!);
             return null;
         };
@@ -96,25 +96,6 @@ internal sealed class TokenCommand
         };
         if (seconds is not (>= 1 and <= 86400) || value > 86400) return false;
         duration = TimeSpan.FromSeconds(seconds.Value);
-        return true;
-    }
-
-    private static bool TryParseHttpBase(string text, out Uri? url, out string? error)
-    {
-        url = null;
-        if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
-        {
-            error = $"'{text}' is not an absolute URL (expected e.g. http://localhost:8080)";
-            return false;
-        }
-        var scheme = uri.Scheme switch { "http" or "ws" => "http", "https" or "wss" => "https", _ => null };
-        if (scheme is null)
-        {
-            error = $"'{text}' must be an http://, https://, ws:// or wss:// URL";
-            return false;
-        }
-        url = new UriBuilder(uri) { Scheme = scheme, Port = uri.IsDefaultPort ? -1 : uri.Port, Query = string.Empty, Fragment = string.Empty }.Uri;
-        error = null;
         return true;
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using CsCheck;
 using Microsoft.Extensions.Options;
 using Router.Gateway.Security;
 using Router.Tests.Deploy;
@@ -110,6 +111,40 @@ public sealed class ViewerTokenRequestTests(RouterHost host)
     [InlineData("Router__Tokens__DefaultTtl")]
     public void The_gateway_reads_the_token_settings(string variable) =>
         Assert.Null(AppConfigurationSurface.WhyNotRead(RouterProgram.Gateway, variable));
+
+    [Theory]
+    [InlineData("""{"type":"auth","token":"eyJ.a.b"}""", "eyJ.a.b")]
+    [InlineData("""{"type":"auth","token":"eyJ.a.b","api_key":"k"}""", null)]
+    [InlineData("""{"type":"auth","token":7}""", null)]
+    [InlineData("""{"type":"auth","token":"\ud800"}""", null)]
+    [InlineData("""{"type":"device_auth","token":"eyJ.a.b"}""", null)]
+    public void The_auth_message_carries_a_token_instead_of_an_api_key(string message, string? token) =>
+        Assert.Equal(token, Router.Protocol.ConsumerMessageParser.ParseAuthToken(System.Text.Encoding.UTF8.GetBytes(message)));
+
+    [Fact]
+    public void Mutated_tokens_are_refused_without_an_exception()
+    {
+        TokenSigningKey key = new() { Kid = "k1", Key = SigningKey("fuzz"), Current = true };
+        var tokens = Tokens(key);
+        var (token, _) = tokens.Mint("acme", ["robot-01"], ["front"], TimeSpan.FromMinutes(5));
+        var valid = 0;
+        Gen.Select(Gen.Int[0, token.Length - 1], Gen.Char["A-Za-z0-9._-=+/ {}\"\u0000é"], Gen.Int[0, 3]).Sample((at, c, op) =>
+        {
+            var mutated = op switch
+            {
+                0 => token[..at] + c + token[(at + 1)..],
+                1 => token[..at] + c + token[at..],
+                2 => token.Remove(at, 1),
+                _ => token[..at],
+            };
+            var grant = tokens.Validate(mutated, out var error);
+            Assert.True(grant is null ^ error is null);
+            if (grant is null) return;
+            Interlocked.Increment(ref valid);
+            Assert.Equal(("acme", "robot-01", "front"), (grant.Tenant, grant.SourceIds!.Single(), grant.CameraIds!.Single()));
+        }, iter: 2000);
+        Assert.True(valid < 100, $"{valid} of 2000 mutated tokens were valid"); // only no-op mutations (e.g. unused base64url bits) may stay valid
+    }
 
     private static ViewerTokens Tokens(params TokenSigningKey[] keys) =>
         new(Options.Create(new ViewerTokenOptions { SigningKeys = [.. keys] }), Options.Create(new ApiKeyOptions()));
