@@ -140,6 +140,7 @@ internal sealed class ViewerTokens
             Claims = claims,
             SigningCredentials = new SigningCredentials(signing, SecurityAlgorithms.HmacSha256),
         });
+        ViewerTokenMetrics.Minted(tenant);
         return (token, expires.ToUnixTimeMilliseconds());
     }
 
@@ -156,6 +157,13 @@ internal sealed class ViewerTokens
     /// </summary>
     /// <returns>The grant, or null and a short <paramref name="error"/> for the client (e.g. <c>token expired</c>).</returns>
     public ViewerGrant? Validate(string? token, out string? error)
+    {
+        var grant = Check(token, out error);
+        if (grant is null) ViewerTokenMetrics.Refused(error!);
+        return grant;
+    }
+
+    private ViewerGrant? Check(string? token, out string? error)
     {
         var ring = _ring;
         if (string.IsNullOrEmpty(token)) return Fail("token missing", out error);
@@ -328,4 +336,38 @@ internal sealed class ViewerTokens
 
     /// <summary>The keys that validate (by kid) and the one that signs (null: tokens are off).</summary>
     private sealed record KeyRing(IReadOnlyDictionary<string, SymmetricSecurityKey> Keys, SymmetricSecurityKey? Signing);
+}
+
+/// <summary>
+/// Viewer token counters on the shared <see cref="Router.Actors.Metrics.RouterMeter.Meter"/>: <c>router.tokens.minted</c>
+/// (tag <c>tenant</c>) and <c>router.tokens.refused</c> (tokens refused by validation; tag <c>reason</c>:
+/// <c>expired</c>, <c>signature</c>, <c>unknown_key</c>, <c>malformed</c>, <c>too_large</c>, <c>claims</c>,
+/// <c>disabled</c>, <c>other</c>; no tenant, as a refused token's tenant is not trusted).
+/// </summary>
+internal static class ViewerTokenMetrics
+{
+    private static readonly System.Diagnostics.Metrics.Counter<long> MintedCounter =
+        Router.Actors.Metrics.RouterMeter.Meter.CreateCounter<long>("router.tokens.minted", "{token}", "viewer tokens minted (POST /v1/tokens)");
+
+    private static readonly System.Diagnostics.Metrics.Counter<long> RefusedCounter =
+        Router.Actors.Metrics.RouterMeter.Meter.CreateCounter<long>("router.tokens.refused", "{token}", "viewer tokens refused by validation, by reason");
+
+    /// <summary>Counts one token minted for <paramref name="tenant"/>.</summary>
+    public static void Minted(string tenant) => MintedCounter.Add(1, new KeyValuePair<string, object?>("tenant", tenant));
+
+    /// <summary>Counts one refused token, with the bounded reason of its <paramref name="error"/>.</summary>
+    public static void Refused(string error) => RefusedCounter.Add(1, new KeyValuePair<string, object?>("reason", Reason(error)));
+
+    internal static string Reason(string error) => error switch
+    {
+        "token expired" or "token not valid yet" => "expired",
+        "token signature invalid" or "token algorithm must be HS256" => "signature",
+        _ when error.StartsWith("token signing key unknown", StringComparison.Ordinal) => "unknown_key",
+        "token malformed" or "token missing" or "token has no expiry" => "malformed",
+        _ when error.StartsWith("token over ", StringComparison.Ordinal) => "too_large",
+        _ when error.StartsWith("token has ", StringComparison.Ordinal) || error.StartsWith("token scope", StringComparison.Ordinal) => "claims",
+        "token issuer invalid" or "token audience invalid" => "claims",
+        "viewer tokens are not enabled on this gateway" => "disabled",
+        _ => "other",
+    };
 }
