@@ -333,6 +333,12 @@ class Viewer {
         signal: abort.signal,
       });
       if (gen !== this.generation) return;
+      if (res.status === 401 && usingToken && this.tiles.size > 0) {
+        // An expired token opens nothing new, but the streams it opened keep running until their timeout.
+        keepPolling = false;
+        this.setGlobal('expired', 'Viewer token expired — open streams continue; a new token is needed to reconnect');
+        return;
+      }
       if (res.status === 401 || res.status === 403) {
         keepPolling = false;
         this.stop();

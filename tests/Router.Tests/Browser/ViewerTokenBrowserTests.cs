@@ -43,4 +43,27 @@ public sealed class ViewerTokenBrowserTests(RouterHost host, ITestOutputHelper o
         output.WriteLine($"{requested.Count} requests, none with the token");
         Assert.Empty(consoleErrors);
     }
+
+    [Fact]
+    public async Task When_the_token_expires_the_open_stream_keeps_drawing()
+    {
+        await using var own = await Admission.OwnHost.StartAsync("--Router:Tokens:ClockSkew=00:00:00");
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await HeadlessChromium.LaunchAsync(playwright);
+        var page = await browser.NewPageAsync();
+        var token = await TokenAsync(own.Host, RouterHost.DemoKey, new { ttl_seconds = 8 }); // minted when the browser is ready
+        await page.GotoAsync(new Uri(own.Host.HttpBase, $"/#token={token}").ToString());
+        const string frames = "() => Number(document.querySelector(\"article[data-camera='lobby/main'] [data-role=frames]\")?.textContent ?? '0')";
+        await page.WaitForFunctionAsync($"() => ({frames})() > 0", null, new PageWaitForFunctionOptions { Timeout = 20_000, PollingInterval = 100 });
+
+        // The page's next poll of /v1/sources is refused (401 token expired): it says so and keeps the open stream.
+        var status = page.Locator("#global-status");
+        page.Console += (_, m) => output.WriteLine($"console {m.Type}: {m.Text}");
+        output.WriteLine($"first frame drawn; status: {await status.TextContentAsync()}; {await page.EvaluateAsync<string>("() => JSON.stringify(window.routerViewer.snapshot())")}");
+        await Assertions.Expect(status).ToHaveAttributeAsync("data-state", "expired", new LocatorAssertionsToHaveAttributeOptions { Timeout = 20_000 });
+        var drawn = await page.EvaluateAsync<int>(frames);
+        await page.WaitForFunctionAsync($"() => ({frames})() > {drawn + 5}", null, new PageWaitForFunctionOptions { Timeout = 20_000, PollingInterval = 100 });
+        await Assertions.Expect(page.Locator("article[data-camera='lobby/main'] [data-role=status]")).ToHaveTextAsync("live");
+        output.WriteLine($"{await status.TextContentAsync()}; frames drawn after expiry: {await page.EvaluateAsync<int>(frames) - drawn}");
+    }
 }
