@@ -5,8 +5,9 @@ using Microsoft.Extensions.Primitives;
 namespace Router.Gateway.Security;
 
 /// <summary>
-/// Loads the keys file (<see cref="ApiKeyOptions.ApiKeysFile"/>, JSON <c>{"Router":{"ApiKeys":[…],"Tokens":{"SigningKeys":[…]}}}</c>)
-/// into the <see cref="ApiKeyStore"/> and the <see cref="ViewerTokens"/> at start and again whenever it changes, through a standard JSON configuration source with
+/// Loads the keys file (<see cref="ApiKeyOptions.ApiKeysFile"/>, JSON
+/// <c>{"Router":{"ApiKeys":[…],"Tokens":{"SigningKeys":[…]}}}</c>) into the <see cref="ApiKeyStore"/> and the
+/// <see cref="ViewerTokens"/> at start and again whenever it changes, through a standard JSON configuration source with
 /// <c>reloadOnChange</c>. The file is watched by polling (<see cref="PhysicalFileProvider.UsePollingFileWatcher"/>,
 /// every 4 s, following symlinks), because Kubernetes updates a mounted Secret by swapping a <c>..data</c> symlink that
 /// inotify-based watching of the file never reports. An invalid or missing file at start stops the host

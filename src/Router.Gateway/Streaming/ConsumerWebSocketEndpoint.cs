@@ -19,7 +19,8 @@ namespace Router.Gateway.Streaming;
 /// <summary>
 /// <c>GET /v1/sources/{source_id}/video/stream?camera_id=a&amp;camera_id=b&amp;timeout=60&amp;format=json|binary|jpeg&amp;max_fps=N</c>:
 /// the Plexus-compatible consumer WebSocket (Plexus guide "Stream video end-to-end"). The first client message must be
-/// <c>{"type":"auth","api_key":K}</c> within the auth window, else close 4001 "unauthorized"; then the server sends
+/// <c>{"type":"auth","api_key":K}</c> (or <c>{"type":"auth","token":T}</c>, a <see cref="ViewerTokens">viewer token</see>)
+/// within the auth window, else close 4001 "unauthorized"; then the server sends
 /// <c>{"type":"init","online_sources":[…]}</c> and one message per frame. <c>timeout</c> (seconds, default 600)
 /// closes with 4008 "stream timeout"; an internal failure closes with 1011. Admission: more than
 /// <see cref="GatewayLimits.MaxCamerasPerConsumer"/> camera_ids get HTTP 400, an address with too many failed
