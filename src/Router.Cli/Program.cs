@@ -22,12 +22,14 @@ internal static class Program
             new StreamWatcher(watch.BindSettings(parse), Out(parse), Err(parse)).RunAsync(ct));
 
         var keys = new KeysCommand();
+        var token = new TokenCommand();
 
         return new RootCommand("router: push frames to and watch streams from a Router video cluster (Plexus wire protocol).")
         {
             push.Command,
             watch.Command,
             keys.Command,
+            token.Command,
         };
     }
 

@@ -29,7 +29,11 @@ public static class GatewayHostingExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiKeyOptions>, ApiKeyOptionsValidator>());
         services.AddOptions<CameraOptions>().BindConfiguration("Router:Camera").ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CameraOptions>, CameraOptionsValidator>());
+        services.AddOptions<ViewerTokenOptions>().BindConfiguration("Router:Tokens").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ViewerTokenOptions>, ViewerTokenOptionsValidator>());
         services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<ViewerTokens>();
+        services.AddSingleton<TokensEndpoint>();
         services.AddHostedService<ApiKeyFileReloader>();
         services.AddSingleton<FrameIngestor>();
         services.AddSingleton<AuthFailureLimiter>();
@@ -49,7 +53,18 @@ public static class GatewayHostingExtensions
         new("Router:Gateway", typeof(GatewayOptions), RouterSettingRoles.Gateway | RouterSettingRoles.Standalone),
         new("Router:ApiKeys", typeof(List<ApiKeyEntry>), RouterSettingRoles.Gateway | RouterSettingRoles.Standalone),
         new("Router:ApiKeysFile", typeof(string), RouterSettingRoles.Gateway | RouterSettingRoles.Standalone),
+        new("Router:Tokens", typeof(ViewerTokenOptions), RouterSettingRoles.Gateway | RouterSettingRoles.Standalone),
     ];
+
+    /// <summary>
+    /// Adds a random viewer token signing key when <c>Router:Tokens:SigningKeys</c> has none (standalone mode: its one
+    /// gateway is the only one that validates its tokens). Tokens signed with it do not outlive the process.
+    /// </summary>
+    public static WebApplication AddRouterGatewayRandomTokenKey(this WebApplication app)
+    {
+        app.Services.GetRequiredService<ViewerTokens>().UseRandomKeyIfNone();
+        return app;
+    }
 
     /// <summary>
     /// Adds an API key with both scopes (ingest and view) for <paramref name="tenant"/> to the gateway's key store, beside
@@ -67,7 +82,7 @@ public static class GatewayHostingExtensions
 
     /// <summary>
     /// Maps the gateway's endpoints: <c>/ws/device</c>, <c>/v1/sources/{source_id}/video/stream</c>,
-    /// <c>POST /v1/sources/{source_id}/video/frames</c>, <c>GET /v1/sources</c>, the snapshot, the viewer at <c>/</c>,
+    /// <c>POST /v1/sources/{source_id}/video/frames</c>, <c>POST /v1/tokens</c>, <c>GET /v1/sources</c>, the snapshot, the viewer at <c>/</c>,
     /// <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c> (<see cref="RouterHealthExtensions.MapRouterHealth"/>).
     /// </summary>
     public static WebApplication MapRouterGateway(this WebApplication app)
@@ -81,6 +96,7 @@ public static class GatewayHostingExtensions
             (HttpContext ctx, string source_id, ConsumerWebSocketEndpoint endpoint) => endpoint.HandleAsync(ctx, source_id));
         app.MapPost("/v1/sources/{source_id}/video/frames",
             (HttpContext ctx, string source_id, HttpIngestEndpoint endpoint) => endpoint.HandleAsync(ctx, source_id));
+        app.MapPost("/v1/tokens", (HttpContext ctx, TokensEndpoint endpoint) => endpoint.MintAsync(ctx));
         app.MapGet("/v1/sources", (HttpContext ctx, SourcesEndpoints endpoints) => endpoints.ListAsync(ctx))
             .AddEndpointFilter<AskTimeoutFilter>();
         // {camera_id}/snapshot.jpg, where the camera_id may contain '/' (sent as is or as %2F): a catch-all, parsed by

@@ -76,7 +76,7 @@ public static class RouterNodeApp
             app.MapRouterHealth();
             return app;
         }
-        if (demo is not null) app.AddRouterGatewayApiKey(StandaloneDemo.Tenant, demo.ApiKey, "demo");
+        if (demo is not null) app.AddRouterGatewayApiKey(StandaloneDemo.Tenant, demo.ApiKey, "demo").AddRouterGatewayRandomTokenKey();
         app.MapRouterGateway(); // the API keys are validated when the host starts (ValidateOnStart)
         if (demo is not null && builder.Configuration.GetValue("Router:Demo:PrintBanner", true))
             app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, demo));

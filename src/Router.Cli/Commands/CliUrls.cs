@@ -31,6 +31,18 @@ internal static class CliUrls
     }
 
     /// <summary>
+    /// Parses a base URL for HTTP requests (<c>router token</c>): as <see cref="TryNormalizeBaseUrl"/>, then
+    /// <c>ws</c>/<c>wss</c> become <c>http</c>/<c>https</c>.
+    /// </summary>
+    public static bool TryNormalizeHttpBaseUrl(string text, out Uri? url, out string? error)
+    {
+        url = null;
+        if (!TryNormalizeBaseUrl(text, out var ws, out error)) return false;
+        url = new UriBuilder(ws!) { Scheme = ws!.Scheme == "wss" ? "https" : "http", Port = ws.IsDefaultPort ? -1 : ws.Port }.Uri;
+        return true;
+    }
+
+    /// <summary>
     /// The consumer stream URL:
     /// <c>{base}/v1/sources/{source_id}/video/stream?camera_id=a&amp;camera_id=b&amp;format=F[&amp;max_fps=N][&amp;timeout=S]</c>.
     /// </summary>

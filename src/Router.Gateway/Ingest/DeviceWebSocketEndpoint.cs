@@ -83,7 +83,8 @@ internal sealed class DeviceWebSocketEndpoint(
             if (type != "device_auth")
                 return await FailAuthAsync(ws, "first message must be {\"type\":\"device_auth\",...}", ct);
             var identity = keys.Authenticate(apiKey);
-            if (identity is null) return await FailAuthAsync(ws, "invalid api key", ct);
+            if (identity is null)
+                return await FailAuthAsync(ws, ViewerTokens.LooksLikeToken(apiKey) ? "a viewer token cannot ingest: use an API key with the ingest scope" : "invalid api key", ct);
             if (!identity.Has(ApiScopes.Ingest)) return await FailAuthAsync(ws, "api key lacks the ingest scope", ct);
             if (!Identifiers.IsValidSourceId(sourceId, out var error)) return await FailAuthAsync(ws, error!, ct);
             await WebSocketMessages.SendJsonAsync(ws, new

@@ -15,7 +15,8 @@ namespace Router.Gateway.Rest;
 /// REST: <c>GET /v1/sources</c> (the tenant's online sources with their cameras, last frame time, fps, resolution)
 /// and <c>GET /v1/sources/{source_id}/cameras/{camera_id}/snapshot.jpg</c> (the newest frame, 404 when none; the
 /// camera_id may contain <c>/</c>, literally or as <c>%2F</c>).
-/// Both need a bearer key with the <c>view</c> scope. When the cluster does not answer within
+/// Both need a bearer key with the <c>view</c> scope, or a viewer token: it lists only the sources and cameras it
+/// allows, and a snapshot outside them gets 403 naming the source_id or camera_id. When the cluster does not answer within
 /// <see cref="GatewayOptions.QueryTimeout"/> they answer 503 (<see cref="AskTimeoutFilter"/>).
 /// </summary>
 internal sealed class SourcesEndpoints(
@@ -30,6 +31,7 @@ internal sealed class SourcesEndpoints(
         if (identity is null) return error!;
         var online = await directory.ActorRef.Ask<OnlineCameras>(new GetOnlineCameras(identity.Tenant), options.Value.QueryTimeout, context.RequestAborted);
         var sources = online.Cameras
+            .Where(c => identity.Grant?.Allows(c.Key.SourceId, c.Key.CameraId) ?? true) // a viewer token lists only what it allows
             .GroupBy(c => c.Key.SourceId)
             .Select(g => new
             {
@@ -64,6 +66,8 @@ internal sealed class SourcesEndpoints(
         if (identity is null) return error!;
         if (!Identifiers.IsValidSourceId(sourceId, out var idError) || !Identifiers.IsValidCameraId(cameraId, out idError))
             return Results.Json(new { error = idError }, statusCode: StatusCodes.Status400BadRequest);
+        if (identity.Grant?.Refusal(sourceId, [cameraId]) is { } refusal)
+            return Results.Json(new { error = refusal }, statusCode: StatusCodes.Status403Forbidden);
         var snapshot = await region.ActorRef.Ask<Snapshot>(new GetSnapshot(new StreamKey(identity.Tenant, sourceId, cameraId)),
             options.Value.QueryTimeout, context.RequestAborted);
         if (snapshot.Frame is null) return Results.Json(new { error = "no frame yet" }, statusCode: StatusCodes.Status404NotFound);

@@ -5,8 +5,9 @@ using Microsoft.Extensions.Primitives;
 namespace Router.Gateway.Security;
 
 /// <summary>
-/// Loads the keys file (<see cref="ApiKeyOptions.ApiKeysFile"/>, JSON <c>{"Router":{"ApiKeys":[…]}}</c>) into the
-/// <see cref="ApiKeyStore"/> at start and again whenever it changes, through a standard JSON configuration source with
+/// Loads the keys file (<see cref="ApiKeyOptions.ApiKeysFile"/>, JSON
+/// <c>{"Router":{"ApiKeys":[…],"Tokens":{"SigningKeys":[…]}}}</c>) into the <see cref="ApiKeyStore"/> and the
+/// <see cref="ViewerTokens"/> at start and again whenever it changes, through a standard JSON configuration source with
 /// <c>reloadOnChange</c>. The file is watched by polling (<see cref="PhysicalFileProvider.UsePollingFileWatcher"/>,
 /// every 4 s, following symlinks), because Kubernetes updates a mounted Secret by swapping a <c>..data</c> symlink that
 /// inotify-based watching of the file never reports. An invalid or missing file at start stops the host
@@ -14,6 +15,7 @@ namespace Router.Gateway.Security;
 /// </summary>
 internal sealed class ApiKeyFileReloader(
     ApiKeyStore store,
+    ViewerTokens tokens,
     IOptions<ApiKeyOptions> options,
     ILogger<ApiKeyFileReloader> logger) : IHostedService, IDisposable
 {
@@ -77,23 +79,36 @@ internal sealed class ApiKeyFileReloader(
             .Select(pair => pair.Key)
             .Where(key => !key.Equals("Router", StringComparison.OrdinalIgnoreCase) &&
                           !key.Equals("Router:ApiKeys", StringComparison.OrdinalIgnoreCase) &&
-                          !key.StartsWith("Router:ApiKeys:", StringComparison.OrdinalIgnoreCase))
+                          !key.StartsWith("Router:ApiKeys:", StringComparison.OrdinalIgnoreCase) &&
+                          !key.Equals("Router:Tokens", StringComparison.OrdinalIgnoreCase) &&
+                          !key.Equals("Router:Tokens:SigningKeys", StringComparison.OrdinalIgnoreCase) &&
+                          !key.StartsWith("Router:Tokens:SigningKeys:", StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal)
-            .Select(key => $"{_path}: unknown setting '{key}' (a keys file holds only Router:ApiKeys)")
+            .Select(key => $"{_path}: unknown setting '{key}' (a keys file holds only Router:ApiKeys and Router:Tokens:SigningKeys)")
             .ToList();
         if (errors.Count > 0) return errors;
-        ApiKeyOptions? keys;
+        List<ApiKeyEntry>? entries;
+        List<TokenSigningKey>? signingKeys;
         try
         {
-            keys = root.GetSection("Router").Get<ApiKeyOptions>(binder => binder.ErrorOnUnknownConfiguration = true);
+            entries = root.GetSection("Router:ApiKeys").Get<List<ApiKeyEntry>>(binder => binder.ErrorOnUnknownConfiguration = true);
+            signingKeys = root.GetSection("Router:Tokens:SigningKeys").Get<List<TokenSigningKey>>(binder => binder.ErrorOnUnknownConfiguration = true);
         }
         catch (InvalidOperationException e)
         {
             return [$"{_path}: {e.Message}"];
         }
-        var entries = keys?.ApiKeys ?? [];
+        entries ??= [];
+        signingKeys ??= [];
         count = entries.Count;
-        return store.ReplaceFileKeys(entries, _path, out revoked).ToList();
+        // Both or neither: check the signing keys before the API keys are replaced.
+        var problems = tokens.FileKeyProblems(signingKeys, _path).ToList();
+        if (problems.Count > 0) return problems;
+        problems = store.ReplaceFileKeys(entries, _path, out revoked).ToList();
+        if (problems.Count > 0) return problems;
+        problems = tokens.ReplaceFileKeys(signingKeys, _path, out var closed).ToList();
+        revoked += closed;
+        return problems;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

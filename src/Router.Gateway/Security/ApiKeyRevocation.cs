@@ -14,10 +14,11 @@ internal sealed class ApiKeyLease : IDisposable
     private readonly CancellationTokenSource _revoked = new();
     private readonly ConcurrentDictionary<ApiKeyLease, byte> _registry;
 
-    internal ApiKeyLease(ApiKeyIdentity identity, string scope, ConcurrentDictionary<ApiKeyLease, byte> registry)
+    internal ApiKeyLease(ApiKeyIdentity identity, string scope, ConcurrentDictionary<ApiKeyLease, byte> registry, string revokedReason = ApiKeyStore.RevokedReason)
     {
         Identity = identity;
         Scope = scope;
+        RevokedReason = revokedReason;
         _registry = registry;
         Revoked = _revoked.Token;
     }
@@ -27,6 +28,9 @@ internal sealed class ApiKeyLease : IDisposable
 
     /// <summary>The scope the connection uses (<see cref="ApiScopes"/>).</summary>
     public string Scope { get; }
+
+    /// <summary>The close reason when <see cref="Revoked"/> fires (<c>api key revoked</c>, or for a viewer token <c>token signing key revoked</c>).</summary>
+    public string RevokedReason { get; }
 
     /// <summary>Cancelled when the key is revoked for this connection.</summary>
     public CancellationToken Revoked { get; }

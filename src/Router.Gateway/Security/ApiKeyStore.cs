@@ -33,9 +33,16 @@ public sealed class ApiKeyEntry
     public string? Name { get; set; }
 }
 
-/// <summary>The tenant and scopes an API key maps to (<paramref name="KeyHash"/>: the key's lower-case hex SHA-256).</summary>
-internal sealed record ApiKeyIdentity(string Tenant, IReadOnlySet<string> Scopes, string? Name, string KeyHash = "")
+/// <summary>
+/// The tenant and scopes an API key maps to (<paramref name="KeyHash"/>: the key's lower-case hex SHA-256), or, with a
+/// <paramref name="Grant"/>, what a viewer token grants (scope <c>view</c> only, no key hash).
+/// </summary>
+internal sealed record ApiKeyIdentity(string Tenant, IReadOnlySet<string> Scopes, string? Name, string KeyHash = "", ViewerGrant? Grant = null)
 {
+    /// <summary>The identity of a valid viewer token.</summary>
+    public static ApiKeyIdentity ForToken(ViewerGrant grant) =>
+        new(grant.Tenant, new HashSet<string> { ApiScopes.View }, "viewer token", string.Empty, grant);
+
     /// <summary>True when the key has <paramref name="scope"/>.</summary>
     public bool Has(string scope) => Scopes.Contains(scope);
 }

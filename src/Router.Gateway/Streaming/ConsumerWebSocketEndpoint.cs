@@ -19,7 +19,8 @@ namespace Router.Gateway.Streaming;
 /// <summary>
 /// <c>GET /v1/sources/{source_id}/video/stream?camera_id=a&amp;camera_id=b&amp;timeout=60&amp;format=json|binary|jpeg&amp;max_fps=N</c>:
 /// the Plexus-compatible consumer WebSocket (Plexus guide "Stream video end-to-end"). The first client message must be
-/// <c>{"type":"auth","api_key":K}</c> within the auth window, else close 4001 "unauthorized"; then the server sends
+/// <c>{"type":"auth","api_key":K}</c> (or <c>{"type":"auth","token":T}</c>, a <see cref="ViewerTokens">viewer token</see>)
+/// within the auth window, else close 4001 "unauthorized"; then the server sends
 /// <c>{"type":"init","online_sources":[…]}</c> and one message per frame. <c>timeout</c> (seconds, default 600)
 /// closes with 4008 "stream timeout"; an internal failure closes with 1011. Admission: more than
 /// <see cref="GatewayLimits.MaxCamerasPerConsumer"/> camera_ids get HTTP 400, an address with too many failed
@@ -28,6 +29,7 @@ namespace Router.Gateway.Streaming;
 /// </summary>
 internal sealed class ConsumerWebSocketEndpoint(
     ApiKeyStore keys,
+    ViewerTokens tokens,
     ActorSystem system,
     IRequiredActor<CameraRelays> relays,
     IRequiredActor<CameraDirectory> directory,
@@ -71,7 +73,7 @@ internal sealed class ConsumerWebSocketEndpoint(
         try
         {
             var attempt = authFailures.BeginAttempt(context);
-            var identity = await AuthenticateAsync(ws, opts, aborted);
+            var identity = await AuthenticateAsync(ws, opts, request, aborted);
             if (identity is null)
             {
                 attempt.Failed();
@@ -85,10 +87,11 @@ internal sealed class ConsumerWebSocketEndpoint(
                 return;
             }
             TenantMetrics.ConsumerConnection(identity.Tenant, 1);
-            using var lease = keys.Track(identity, ApiScopes.View); // revoked: close 4001 "api key revoked"
+            // revoked: close 4001 "api key revoked" (a token: "token signing key revoked"; its expiry does not close it)
+            using var lease = identity.Grant is null ? keys.Track(identity, ApiScopes.View) : tokens.Track(identity);
             try
             {
-                await StreamAsync(ws, identity.Tenant, request, lease.Revoked, aborted);
+                await StreamAsync(ws, identity.Tenant, request, lease, aborted);
             }
             finally
             {
@@ -109,33 +112,48 @@ internal sealed class ConsumerWebSocketEndpoint(
     private static StreamRequest? ParseRequest(HttpContext context, string sourceId, out string? error) =>
         ConsumerRequestParser.Parse(context.Request.Query, sourceId, out error);
 
-    /// <summary>Returns the identity, or null after closing the socket with 4001.</summary>
-    private async Task<ApiKeyIdentity?> AuthenticateAsync(WebSocket ws, GatewayOptions opts, CancellationToken aborted)
+    /// <summary>
+    /// Returns the identity (of an API key or a viewer token), or null after closing the socket with 4001 (with the
+    /// token's problem, or the source_id/camera_id the token does not allow, as the reason).
+    /// </summary>
+    private async Task<ApiKeyIdentity?> AuthenticateAsync(WebSocket ws, GatewayOptions opts, StreamRequest request, CancellationToken aborted)
     {
         var first = await WebSocketMessages.ReceiveFirstAsync(ws, 16 * 1024, opts.AuthTimeout, PlexusJson.CloseUnauthorized, "unauthorized", aborted);
         if (first is not { } message) return null;
         using (message)
         {
-            var identity = message.Kind == WebSocketMessageType.Text && !message.TooBig ? Authenticate(message) : null;
-            if (identity is null)
+            string? reason = null;
+            var identity = message.Kind == WebSocketMessageType.Text && !message.TooBig ? Authenticate(message, out reason) : null;
+            reason = identity?.Grant?.Refusal(request.SourceId, request.CameraIds) ?? reason;
+            if (identity is null || reason is not null)
             {
                 AuthFailureLimiter.FailCurrent(); // before the close: the client cannot reconnect before it counts
-                await WebSocketMessages.CloseQuietlyAsync(ws, PlexusJson.CloseUnauthorized, "unauthorized");
+                await WebSocketMessages.CloseQuietlyAsync(ws, PlexusJson.CloseUnauthorized, reason ?? "unauthorized");
+                return null;
             }
             return identity;
         }
     }
 
-    private ApiKeyIdentity? Authenticate(ReceivedMessage message)
+    private ApiKeyIdentity? Authenticate(ReceivedMessage message, out string? reason)
     {
+        reason = null;
+        if (ConsumerMessageParser.ParseAuthToken(message.Span) is { } token)
+        {
+            var grant = tokens.Validate(token, out var error);
+            reason = grant is null ? $"unauthorized: {error}" : null;
+            return grant is null ? null : ApiKeyIdentity.ForToken(grant);
+        }
         var identity = keys.Authenticate(ConsumerMessageParser.ParseAuth(message.Span));
         return identity is not null && identity.Has(ApiScopes.View) ? identity : null;
     }
 
-    private async Task StreamAsync(WebSocket ws, string tenant, StreamRequest request, CancellationToken keyRevoked, CancellationToken aborted)
+    private async Task StreamAsync(WebSocket ws, string tenant, StreamRequest request, ApiKeyLease lease, CancellationToken aborted)
     {
         var online = await directory.ActorRef.Ask<OnlineCameras>(new GetOnlineCameras(tenant), options.Value.QueryTimeout, aborted);
-        await ws.SendAsync(InitMessage(online), WebSocketMessageType.Text, true, aborted);
+        await ws.SendAsync(InitMessage(online, lease.Identity.Grant), WebSocketMessageType.Text, true, aborted);
+        // A token naming camera_ids: a request for every camera of the source gets only those.
+        request = request with { CameraIds = request.CameraIds ?? lease.Identity.Grant?.CameraIds };
 
         var connection = new ConsumerConnection(ws, request.Format, aborted);
         var consumerActor = system.ActorOf(ConsumerActor.Props(tenant, request.SourceId, request.CameraIds, request.MaxFps,
@@ -147,7 +165,7 @@ internal sealed class ConsumerWebSocketEndpoint(
         var writing = connection.Completion;
         using var stoppingScope = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping); // unregistered on dispose
         var shuttingDown = Task.Delay(Timeout.Infinite, stoppingScope.Token);
-        using var revokedScope = CancellationTokenSource.CreateLinkedTokenSource(keyRevoked); // unregistered on dispose
+        using var revokedScope = CancellationTokenSource.CreateLinkedTokenSource(lease.Revoked); // unregistered on dispose
         var revoked = Task.Delay(Timeout.Infinite, revokedScope.Token);
         try
         {
@@ -159,9 +177,9 @@ internal sealed class ConsumerWebSocketEndpoint(
                 await CloseAndDrainAsync(ws, reading, PlexusJson.CloseStreamTimeout, "stream timeout");
             else if (first == revoked)
             {
-                logger.LogInformation("Consumer of tenant {Tenant} closed: {Reason}", tenant, ApiKeyStore.RevokedReason);
+                logger.LogInformation("Consumer of tenant {Tenant} closed: {Reason}", tenant, lease.RevokedReason);
                 ApiKeyMetrics.ConnectionClosed(tenant, "consumer");
-                await CloseAndDrainAsync(ws, reading, PlexusJson.CloseUnauthorized, ApiKeyStore.RevokedReason);
+                await CloseAndDrainAsync(ws, reading, PlexusJson.CloseUnauthorized, lease.RevokedReason);
             }
             else if (first == shuttingDown)
                 await CloseAndDrainAsync(ws, reading, (int)WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
@@ -198,9 +216,10 @@ internal sealed class ConsumerWebSocketEndpoint(
         }
     }
 
-    private static byte[] InitMessage(OnlineCameras online)
+    private static byte[] InitMessage(OnlineCameras online, ViewerGrant? grant)
     {
         var sources = online.Cameras
+            .Where(c => grant?.Allows(c.Key.SourceId, c.Key.CameraId) ?? true) // a viewer token sees only what it allows
             .GroupBy(c => c.Key.SourceId)
             .Select(g => new
             {

@@ -6,8 +6,9 @@
 //
 // Test hooks: tile [data-camera="<source_id>/<camera_id>"], and inside it [data-role=frame|status|fps|frames].
 // window.routerViewer.tiles is a Map "<source_id>/<camera_id>" -> CameraTile {framesDrawn, fps, status, ...}.
-// The API key is only ever sent in the Authorization header and the WebSocket auth message; it is never
-// put in a URL or logged.
+// The API key (or a viewer token from "#token=<token>", minted by a backend with POST /v1/tokens) is only ever
+// sent in the Authorization header and the WebSocket auth message; it is never put in a URL or logged. The
+// fragment is never sent to the server, and it is removed from the address bar at once.
 
 const POLL_INTERVAL_MS = 5000;
 const POLL_TIMEOUT_MS = 4000;
@@ -249,7 +250,8 @@ class CameraTile {
     if (this.disposed) return;
     if (!this.listed) { this.viewer.removeTile(this); return; }
     if (ev.code === CLOSE_UNAUTHORIZED) {
-      this.setStatus('unauthorized', UNAUTHORIZED_TEXT); // a new key is needed: no reconnect
+      // A new key or token is needed: no reconnect. The reason says which (e.g. "unauthorized: token expired").
+      this.setStatus('unauthorized', ev.reason && ev.reason !== 'unauthorized' ? ev.reason : unauthorizedText());
       return;
     }
     // A connection that stayed up a while counts as healthy even without frames (e.g. camera offline).
@@ -279,8 +281,12 @@ class CameraTile {
 // Viewer: key handling, /v1/sources polling, camera list and tile grid
 // ---------------------------------------------------------------------------------------------
 
-// Module-private, so it never shows up when window.routerViewer is inspected.
+// Module-private, so they never show up when window.routerViewer is inspected. With a viewer token, apiKey holds the
+// token (it goes in the same Authorization header) and usingToken is set.
 let apiKey = '';
+let usingToken = false;
+
+const unauthorizedText = () => (usingToken ? 'unauthorized — the viewer token expired or is invalid' : UNAUTHORIZED_TEXT);
 
 class Viewer {
   constructor() {
@@ -295,12 +301,13 @@ class Viewer {
   }
 
   authMessage() {
-    return JSON.stringify({ type: 'auth', api_key: apiKey });
+    return JSON.stringify(usingToken ? { type: 'auth', token: apiKey } : { type: 'auth', api_key: apiKey });
   }
 
-  start(key) {
+  start(key, isToken = false) {
     this.stop();
     apiKey = key;
+    usingToken = isToken;
     this.setGlobal('connecting', 'Connecting…');
     this.poll();
   }
@@ -326,10 +333,16 @@ class Viewer {
         signal: abort.signal,
       });
       if (gen !== this.generation) return;
+      if (res.status === 401 && usingToken && this.tiles.size > 0) {
+        // An expired token opens nothing new, but the streams it opened keep running until their timeout.
+        keepPolling = false;
+        this.setGlobal('expired', 'Viewer token expired — open streams continue; a new token is needed to reconnect');
+        return;
+      }
       if (res.status === 401 || res.status === 403) {
         keepPolling = false;
         this.stop();
-        this.setGlobal('unauthorized', res.status === 401 ? UNAUTHORIZED_TEXT : 'forbidden — this key has no view scope');
+        this.setGlobal('unauthorized', res.status === 401 ? unauthorizedText() : 'forbidden — this key has no view scope');
         return;
       }
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
@@ -444,13 +457,18 @@ class Viewer {
 // Page wiring: API key field, show toggle, Connect, #key=<key> fragment
 // ---------------------------------------------------------------------------------------------
 
-/** Takes the key out of a "#key=<key>" fragment and strips it from the address bar. */
+/**
+ * Takes the credential out of a "#key=<key>" or "#token=<viewer token>" fragment and strips it from the address bar.
+ * Returns { value, isToken } or null.
+ */
 function takeKeyFromFragment() {
   // Parsed by hand: URLSearchParams would turn a '+' in the key into a space.
-  const match = /(?:^#|&)key=([^&]*)/.exec(location.hash);
+  const match = /(?:^#|&)(key|token)=([^&]*)/.exec(location.hash);
   if (!match) return null;
   history.replaceState(null, '', location.pathname + location.search);
-  try { return decodeURIComponent(match[1]).trim(); } catch { return match[1].trim(); }
+  let value;
+  try { value = decodeURIComponent(match[2]).trim(); } catch { value = match[2].trim(); }
+  return value ? { value, isToken: match[1] === 'token' } : null;
 }
 
 function loadStoredKey() {
@@ -484,6 +502,13 @@ function main() {
     viewer.start(key);
   };
 
+  // A viewer token is short-lived: it is neither stored nor shown in the key field.
+  const connectToken = (token) => {
+    input.value = '';
+    viewer.start(token, true);
+  };
+  const connectFragment = (credential) => (credential.isToken ? connectToken(credential.value) : connect(credential.value));
+
   toggle.addEventListener('click', () => {
     const show = input.type === 'password';
     input.type = show ? 'text' : 'password';
@@ -497,14 +522,15 @@ function main() {
     connect(input.value.trim());
   });
 
-  // A "#key=..." link opened in an already-open tab only changes the fragment.
+  // A "#key=..." or "#token=..." link opened in an already-open tab only changes the fragment.
   window.addEventListener('hashchange', () => {
-    const key = takeKeyFromFragment();
-    if (key) connect(key);
+    const credential = takeKeyFromFragment();
+    if (credential) connectFragment(credential);
   });
 
-  const initial = takeKeyFromFragment() || loadStoredKey();
-  if (initial) connect(initial);
+  const fromFragment = takeKeyFromFragment();
+  if (fromFragment) connectFragment(fromFragment);
+  else if (loadStoredKey()) connect(loadStoredKey());
 }
 
 main();

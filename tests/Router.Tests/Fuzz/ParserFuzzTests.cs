@@ -148,6 +148,7 @@ public sealed class ParserFuzzTests
             if (frame.Error is not null) Assert.Null(frame.Jpeg);
             DeviceMessageParser.ParseAuth(bytes);
             ConsumerMessageParser.ParseAuth(bytes);
+            ConsumerMessageParser.ParseAuthToken(bytes);
         }, iter: Mutations.Iterations);
     }
 
