@@ -21,11 +21,9 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
     {
         var figures = new ScalingFigures(output, "scale-out and scale-in");
         var clock = RouterProcess.Clock;
-        var startedAt = clock.ElapsedMilliseconds;
-        await using var cluster = await LocalCluster.StartAsync();
-        figures.Add($"3 nodes + 2 gateways up in {(clock.ElapsedMilliseconds - startedAt) / 1000.0:F1} s");
-        await using var fleet = CameraFleet.Start(cluster, sources: 6, camerasPerSource: 4, fps: 5);
-        await fleet.WaitAllFlowingAsync(startedAt, TimeSpan.FromSeconds(60));
+        var (running, cameras) = await figures.StartCamerasAsync();
+        await using var cluster = running;
+        await using var fleet = cameras;
         var before = await ScalingFigures.WaitSettledAsync(cluster, fleet.CameraCount, _ => true, TimeSpan.FromSeconds(30));
         figures.Add($"{fleet.CameraCount} cameras at 5 fps flowing; camera entities per node: {ScalingFigures.Format(before)}");
 
@@ -78,9 +76,9 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
     {
         var figures = new ScalingFigures(output, "rolling restart");
         var clock = RouterProcess.Clock;
-        var startedAt = clock.ElapsedMilliseconds;
-        await using var cluster = await LocalCluster.StartAsync();
-        figures.Add($"3 nodes + 2 gateways up in {(clock.ElapsedMilliseconds - startedAt) / 1000.0:F1} s");
+        var (running, cameras) = await figures.StartCamerasAsync();
+        await using var cluster = running;
+        await using var fleet = cameras;
         var (a, b) = ($"ws://127.0.0.1:{cluster.Gateways[0].HttpPort}", $"ws://127.0.0.1:{cluster.Gateways[1].HttpPort}");
         var cliDevice = RouterProcess.Start("cli-push", "router.dll",
         [
@@ -91,9 +89,8 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
         var cliWatch = RouterProcess.Start("cli-watch", "router.dll",
             ["watch", "--url", $"{b},{a}", "--key", LocalCluster.AcmeKey, "--source", "cli-robot", "--camera", "front", "--timeout", "3600"]);
         cluster.Track(cliWatch);
-        await using var fleet = CameraFleet.Start(cluster, sources: 6, camerasPerSource: 4, fps: 5);
-        await fleet.WaitAllFlowingAsync(startedAt, TimeSpan.FromSeconds(60));
-        figures.Add($"{fleet.CameraCount} cameras at 5 fps flowing (+ the CLI's camera); camera entities per node: " +
+        await AwaitCliFramesAsync(cliWatch, clock.ElapsedMilliseconds, TimeSpan.FromSeconds(30));
+        figures.Add($"{fleet.CameraCount} cameras at 5 fps flowing, and the CLI's camera; camera entities per node: " +
                     ScalingFigures.Format(await ScalingFigures.EntitiesAsync(cluster)));
 
         foreach (var node in cluster.Nodes.ToList())
@@ -201,6 +198,29 @@ internal sealed class ScalingFigures(ITestOutputHelper output, string title)
         Directory.CreateDirectory(results);
         File.AppendAllLines(Path.Combine(results, "cluster-scaling.txt"),
             [$"## {title}, {DateTime.UtcNow.ToString("u", CultureInfo.InvariantCulture)}", .. _lines, ""]);
+    }
+
+    /// <summary>
+    /// Starts the 3 + 2 cluster and 24 cameras (6 devices with 4 cameras each at 5 fps, a consumer per camera) and waits
+    /// until every consumer gets frames.
+    /// </summary>
+    public async Task<(LocalCluster Cluster, CameraFleet Fleet)> StartCamerasAsync()
+    {
+        var startedAt = RouterProcess.Clock.ElapsedMilliseconds;
+        var cluster = await LocalCluster.StartAsync();
+        Add($"3 nodes + 2 gateways up in {(RouterProcess.Clock.ElapsedMilliseconds - startedAt) / 1000.0:F1} s");
+        var fleet = CameraFleet.Start(cluster, sources: 6, camerasPerSource: 4, fps: 5);
+        try
+        {
+            await fleet.WaitAllFlowingAsync(startedAt, TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            await fleet.DisposeAsync();
+            await cluster.DisposeAsync();
+            throw;
+        }
+        return (cluster, fleet);
     }
 
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
