@@ -43,9 +43,13 @@ internal sealed class StreamWatcher(WatchSettings settings, TextWriter output, T
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var stopProgress = new CancellationTokenSource();
         Task? progressTask = null;
+        // The duration ended (not Ctrl-C) while retrying, before any gateway was reached: a failure.
+        bool NeverReachedInTime() => progressTask is null && run.IsCancellationRequested && !cancellationToken.IsCancellationRequested;
         var index = 0;
         var attempt = 0;
         int exitCode;
+        // With failover the duration bounds the retries too; a single URL's duration counts from its connection.
+        if (failover && settings.Duration is { } total) run.CancelAfter(total);
         try
         {
             while (true)
@@ -54,7 +58,7 @@ internal sealed class StreamWatcher(WatchSettings settings, TextWriter output, T
                 var outcome = await WatchOnceAsync(url, run.Token, () =>
                 {
                     if (progressTask is not null) return;
-                    if (settings.Duration is { } duration) run.CancelAfter(duration);
+                    if (!failover && settings.Duration is { } duration) run.CancelAfter(duration);
                     progressTask = new ProgressReporter(error, TimeSpan.FromSeconds(1), WindowLines).RunAsync(stopProgress.Token);
                     if (settings.OutputDirectory is not null) Directory.CreateDirectory(settings.OutputDirectory);
                 });
@@ -62,7 +66,7 @@ internal sealed class StreamWatcher(WatchSettings settings, TextWriter output, T
                 if (!outcome.Retry || !failover || run.IsCancellationRequested)
                 {
                     if (!outcome.Connected && progressTask is null && !run.IsCancellationRequested) return outcome.ExitCode; // never connected: no summary
-                    exitCode = outcome.ExitCode;
+                    exitCode = NeverReachedInTime() ? ExitCodes.Failure : outcome.ExitCode;
                     break;
                 }
                 index = (index + 1) % urls.Count;
@@ -74,7 +78,7 @@ internal sealed class StreamWatcher(WatchSettings settings, TextWriter output, T
                 }
                 catch (OperationCanceledException)
                 {
-                    exitCode = ExitCodes.Ok;
+                    exitCode = NeverReachedInTime() ? ExitCodes.Failure : ExitCodes.Ok;
                     break;
                 }
             }

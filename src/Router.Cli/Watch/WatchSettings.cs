@@ -30,7 +30,8 @@ internal sealed record WatchSettings(
     /// <summary>
     /// Further gateway base URLs. When set, a refused or lost connection (or a close 1001, 1006, 1011, 1012, 1013 from
     /// a gateway shutting down or failing) is retried on the next URL in turn (<see cref="BaseUrl"/> first), with
-    /// backoff 0.5 s doubling to 8 s, until the duration ends; without them the watcher ends as before.
+    /// backoff 0.5 s doubling to 8 s, until the duration (then counted from the start) ends; without them the watcher
+    /// ends when its one connection does.
     /// </summary>
     public IReadOnlyList<Uri> FailoverUrls { get; init; } = [];
 

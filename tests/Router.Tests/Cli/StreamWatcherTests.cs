@@ -114,6 +114,18 @@ public sealed class StreamWatcherTests
     }
 
     [Fact]
+    public async Task With_failover_urls_that_all_refuse_the_duration_ends_the_retries_with_exit_1()
+    {
+        var refused = new Uri($"ws://127.0.0.1:{KestrelTestServer.RefusingPort()}");
+        var stderr = new StringWriter();
+        var settings = Settings(refused, "json", []) with { Duration = TimeSpan.FromSeconds(2), FailoverUrls = [refused] };
+        var watcher = new StreamWatcher(settings, new StringWriter(), TextWriter.Synchronized(stderr));
+
+        Assert.Equal(1, await watcher.RunAsync(CancellationToken.None).WaitAsync(TestTimeout));
+        Assert.Contains("retrying", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Connection_refused_exits_1()
     {
         var url = new Uri($"ws://127.0.0.1:{KestrelTestServer.RefusingPort()}");
