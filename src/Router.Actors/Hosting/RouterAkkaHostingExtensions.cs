@@ -90,7 +90,7 @@ public static class RouterAkkaHostingExtensions
                 # per round, the deprecated threshold algorithm) would need ~6 rounds, a minute, to give a 4th node its
                 # share of 24 cameras. The newer algorithm (on when rebalance-absolute-limit > 0) moves the excess in
                 # one round, at most min(20, half the allocated shards); a moved camera pauses for its hand-off
-                # (largest gap 0.7 s measured with 24 cameras, docs/deploy.md).
+                # (largest gap 0.7-1.6 s measured with 24 cameras, docs/deploy.md).
                 akka.cluster.sharding.rebalance-interval = 3s
                 akka.cluster.sharding.least-shard-allocation-strategy.rebalance-absolute-limit = 20
                 akka.cluster.sharding.least-shard-allocation-strategy.rebalance-relative-limit = 0.5

@@ -136,7 +136,7 @@ public sealed class ClusterFaultTests(ITestOutputHelper output)
         await using var cluster = await LocalCluster.StartAsync();
         var gatewayA = cluster.Gateways[0];
         var gatewayB = cluster.Gateways[1];
-        output.WriteLine($"cluster of 3 nodes + 2 gateways up in {(clock.ElapsedMilliseconds - startedAt) / 1000.0:F1} s");
+        output.WriteLine($"cluster of 3 nodes + 2 gateways up in {(clock.ElapsedMilliseconds - startedAt) / 1000.0:F1} s; process logs at the end: {cluster.LogDirectory}");
 
         // Device: the real CLI, pushing real video through gateway A, failing over to B.
         var device = RouterProcess.Start("device", "router.dll",

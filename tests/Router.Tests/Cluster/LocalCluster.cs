@@ -154,8 +154,16 @@ public sealed class LocalCluster : IAsyncDisposable
 
     public void Track(RouterProcess process) => _all.Add(process);
 
-    /// <summary>Where the processes' output is written when the cluster is disposed (for diagnosis).</summary>
-    public static string LogDirectory => Path.Combine(Path.GetTempPath(), "router-cluster-logs");
+    private static readonly string LogRoot = Path.Combine(Path.GetTempPath(), "router-cluster-logs");
+    private static int _clusters;
+
+    /// <summary>
+    /// Where this cluster's processes' output is written when it is disposed (for diagnosis): a directory of its own
+    /// under <c>router-cluster-logs</c> in the temp directory (so a later cluster test, or one of another checkout, does
+    /// not overwrite a failed run's logs); the 20 newest are kept.
+    /// </summary>
+    public string LogDirectory { get; } = Path.Combine(LogRoot,
+        $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Interlocked.Increment(ref _clusters)}");
 
     public ValueTask DisposeAsync()
     {
@@ -166,6 +174,11 @@ public sealed class LocalCluster : IAsyncDisposable
             File.WriteAllLines(Path.Combine(LogDirectory, p.Name + ".log"), p.Output);
         }
         Partition.Dispose();
+        foreach (var old in Directory.GetDirectories(LogRoot).OrderDescending(StringComparer.Ordinal).Skip(20))
+        {
+            try { Directory.Delete(old, recursive: true); }
+            catch (IOException) { } // another test process is pruning too
+        }
         return ValueTask.CompletedTask;
     }
 }

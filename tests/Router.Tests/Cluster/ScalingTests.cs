@@ -208,7 +208,7 @@ internal sealed class ScalingFigures(ITestOutputHelper output, string title)
     {
         var startedAt = RouterProcess.Clock.ElapsedMilliseconds;
         var cluster = await LocalCluster.StartAsync();
-        Add($"3 nodes + 2 gateways up in {(RouterProcess.Clock.ElapsedMilliseconds - startedAt) / 1000.0:F1} s");
+        Add($"3 nodes + 2 gateways up in {(RouterProcess.Clock.ElapsedMilliseconds - startedAt) / 1000.0:F1} s; process logs at the end: {cluster.LogDirectory}");
         var fleet = CameraFleet.Start(cluster, sources: 6, camerasPerSource: 4, fps: 5);
         try
         {
