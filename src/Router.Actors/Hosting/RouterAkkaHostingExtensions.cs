@@ -86,6 +86,14 @@ public static class RouterAkkaHostingExtensions
                 # Regions and proxies retry registering with a moved shard coordinator (and shard-home requests it did
                 # not answer) at this interval; the default 2 s adds up to 2 s to a hand-off whose coordinator moved.
                 akka.cluster.sharding.retry-interval = 500ms
+                # Rebalancing onto a joining node (ScaleOutTests): Akka's defaults (a check every 10 s moving ONE shard
+                # per round, the deprecated threshold algorithm) would need ~6 rounds, a minute, to give a 4th node its
+                # share of 24 cameras. The newer algorithm (on when rebalance-absolute-limit > 0) moves the excess in
+                # one round, at most min(20, half the allocated shards); a moved camera pauses for its hand-off
+                # (largest gap 0.7-1.6 s measured with 24 cameras, docs/deploy.md).
+                akka.cluster.sharding.rebalance-interval = 3s
+                akka.cluster.sharding.least-shard-allocation-strategy.rebalance-absolute-limit = 20
+                akka.cluster.sharding.least-shard-allocation-strategy.rebalance-relative-limit = 0.5
                 akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-leave.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-exiting.timeout = 10s

@@ -1,3 +1,4 @@
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text;
 
@@ -28,6 +29,33 @@ internal static class CliUrls
         builder!.Query = string.Empty;
         url = builder.Uri;
         return true;
+    }
+
+    /// <summary>Delegate of <see cref="TryNormalizeDeviceUrl"/> and <see cref="TryNormalizeBaseUrl"/>.</summary>
+    public delegate bool UrlNormalizer(string text, out Uri? url, out string? error);
+
+    /// <summary>
+    /// Parses a repeatable, comma-separated <c>--url</c> option with <paramref name="normalize"/>; every bad URL is
+    /// reported as a parse error, and at least one URL is required.
+    /// </summary>
+    public static Uri[] ParseUrlList(ArgumentResult result, UrlNormalizer normalize)
+    {
+        var urls = new List<Uri>();
+        var valid = true;
+        foreach (var token in result.Tokens)
+        {
+            foreach (var part in token.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (normalize(part, out var url, out var error)) urls.Add(url!);
+                else
+                {
+                    result.AddError(error!);
+                    valid = false;
+                }
+            }
+        }
+        if (urls.Count == 0 && valid) result.AddError("--url needs at least one ws:// or wss:// URL.");
+        return [.. urls];
     }
 
     /// <summary>

@@ -159,23 +159,5 @@ internal sealed class PushCommand
         return new PushInput(PushInputKind.Webcam, null, result.GetValue(Webcam) ?? 0, loop, quality);
     }
 
-    private static Uri[] ParseUrls(ArgumentResult result)
-    {
-        var urls = new List<Uri>();
-        var valid = true;
-        foreach (var token in result.Tokens)
-        {
-            foreach (var part in token.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                if (CliUrls.TryNormalizeDeviceUrl(part, out var url, out var error)) urls.Add(url!);
-                else
-                {
-                    result.AddError(error!);
-                    valid = false;
-                }
-            }
-        }
-        if (urls.Count == 0 && valid) result.AddError("--url needs at least one ws:// or wss:// URL.");
-        return [.. urls];
-    }
+    private static Uri[] ParseUrls(ArgumentResult result) => CliUrls.ParseUrlList(result, CliUrls.TryNormalizeDeviceUrl);
 }

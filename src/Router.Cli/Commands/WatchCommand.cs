@@ -11,13 +11,7 @@ internal sealed class WatchCommand
     /// <summary>Defines the command and its options.</summary>
     public WatchCommand()
     {
-        Url.CustomParser = result =>
-        {
-            var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
-            if (CliUrls.TryNormalizeBaseUrl(text, out var url, out var error)) return url;
-            result.AddError(error!);
-            return null;
-        };
+        Url.CustomParser = result => CliUrls.ParseUrlList(result, CliUrls.TryNormalizeBaseUrl);
         Format.AcceptOnlyFromAmong(WatchSettings.Formats);
         MaxFps.Validators.Add(r => CommonOptions.RequirePositive(r, r.GetValueOrDefault<double?>(), "--max-fps"));
         Timeout.Validators.Add(r =>
@@ -40,11 +34,12 @@ internal sealed class WatchCommand
     /// <summary>The <c>watch</c> command (without action).</summary>
     public Command Command { get; }
 
-    /// <summary><c>--url</c>: gateway base URL.</summary>
-    public Option<Uri> Url { get; } = new("--url")
+    /// <summary><c>--url</c>: gateway base URLs, repeatable or comma-separated; with several, a lost connection fails over to the next.</summary>
+    public Option<Uri[]> Url { get; } = new("--url")
     {
-        Description = "Gateway base URL, e.g. ws://localhost:8080",
+        Description = "Gateway base URL(s), e.g. ws://localhost:8080. Repeat for failover: a refused or lost connection is retried on the next.",
         Required = true,
+        Arity = ArgumentArity.OneOrMore,
         HelpName = "url",
     };
 
@@ -88,8 +83,9 @@ internal sealed class WatchCommand
     public WatchSettings BindSettings(ParseResult result)
     {
         var duration = result.GetValue(Duration);
+        var urls = result.GetRequiredValue(Url);
         return new WatchSettings(
-            result.GetRequiredValue(Url),
+            urls[0],
             CommonOptions.ResolveApiKey(result.GetValue(Key)) ?? throw new InvalidOperationException("no API key"),
             result.GetRequiredValue(Source),
             result.GetValue(Camera) ?? [],
@@ -97,6 +93,6 @@ internal sealed class WatchCommand
             result.GetValue(MaxFps),
             result.GetValue(Timeout),
             duration is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
-            result.GetValue(Out)?.FullName);
+            result.GetValue(Out)?.FullName) { FailoverUrls = urls[1..] };
     }
 }

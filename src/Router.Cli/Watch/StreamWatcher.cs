@@ -19,6 +19,7 @@ internal sealed class StreamWatcher(WatchSettings settings, TextWriter output, T
     private readonly Lock gate = new();
     private readonly Dictionary<string, CameraStats> cameras = new(StringComparer.Ordinal);
     private volatile bool closing;
+    private bool retryableClose;
 
     /// <summary>Frames received so far, per camera (a snapshot).</summary>
     public IReadOnlyDictionary<string, long> FramesPerCamera
@@ -29,59 +30,113 @@ internal sealed class StreamWatcher(WatchSettings settings, TextWriter output, T
         }
     }
 
-    /// <summary>Runs until the server closes, the duration elapses or <paramref name="cancellationToken"/> (Ctrl-C) fires.</summary>
+    /// <summary>
+    /// Runs until the server closes, the duration elapses or <paramref name="cancellationToken"/> (Ctrl-C) fires. With
+    /// <see cref="WatchSettings.FailoverUrls"/>, a refused or lost connection is retried on the next URL instead.
+    /// </summary>
     /// <returns>0 for a normal end or stream timeout (4008), 3 for unauthorized (4001), 1 for anything else.</returns>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        var url = settings.StreamUrl;
+        List<Uri> urls = [settings.BaseUrl, .. settings.FailoverUrls];
+        var failover = urls.Count > 1;
         var clock = Stopwatch.StartNew();
-        using var socket = new ClientWebSocket();
-        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(15);
-        try
-        {
-            using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            connectTimeout.CancelAfter(settings.ConnectTimeout);
-            await socket.ConnectAsync(url, connectTimeout.Token);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return ExitCodes.Ok;
-        }
-        catch (Exception e) when (e is WebSocketException or HttpRequestException or OperationCanceledException)
-        {
-            error.WriteLine($"watch: cannot connect to {url}: {Describe(e)}");
-            return ExitCodes.Failure;
-        }
-        error.WriteLine($"watch: connected to {url}");
-
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (settings.Duration is { } duration) run.CancelAfter(duration);
         using var stopProgress = new CancellationTokenSource();
-        var progressTask = new ProgressReporter(error, TimeSpan.FromSeconds(1), WindowLines).RunAsync(stopProgress.Token);
-        if (settings.OutputDirectory is not null) Directory.CreateDirectory(settings.OutputDirectory);
-
+        Task? progressTask = null;
+        // The duration ended (not Ctrl-C) while retrying, before any gateway was reached: a failure.
+        bool NeverReachedInTime() => progressTask is null && run.IsCancellationRequested && !cancellationToken.IsCancellationRequested;
+        var index = 0;
+        var attempt = 0;
         int exitCode;
+        // With failover the duration bounds the retries too; a single URL's duration counts from its connection.
+        if (failover && settings.Duration is { } total) run.CancelAfter(total);
         try
         {
-            await WebSocketIO.SendTextAsync(socket, PlexusJson.BuildConsumerAuth(settings.ApiKey), run.Token);
-            exitCode = await ReceiveUntilClosedOrStoppedAsync(socket, run.Token);
-        }
-        catch (Exception) when (run.IsCancellationRequested)
-        {
-            exitCode = ExitCodes.Ok; // stopped while sending auth
-        }
-        catch (Exception e) when (e is WebSocketException or IOException)
-        {
-            error.WriteLine($"watch: connection lost: {Describe(e)}");
-            exitCode = ExitCodes.Failure;
+            while (true)
+            {
+                var url = settings.StreamUrlOf(urls[index]);
+                var outcome = await WatchOnceAsync(url, run.Token, () =>
+                {
+                    if (progressTask is not null) return;
+                    if (!failover && settings.Duration is { } duration) run.CancelAfter(duration);
+                    progressTask = new ProgressReporter(error, TimeSpan.FromSeconds(1), WindowLines).RunAsync(stopProgress.Token);
+                    if (settings.OutputDirectory is not null) Directory.CreateDirectory(settings.OutputDirectory);
+                });
+                if (outcome.Connected) attempt = 0;
+                if (!outcome.Retry || !failover || run.IsCancellationRequested)
+                {
+                    if (!outcome.Connected && progressTask is null && !run.IsCancellationRequested) return outcome.ExitCode; // never connected: no summary
+                    exitCode = NeverReachedInTime() ? ExitCodes.Failure : outcome.ExitCode;
+                    break;
+                }
+                index = (index + 1) % urls.Count;
+                var delay = RetryBackoff.Delay(++attempt);
+                error.WriteLine($"watch: retrying {urls[index]} in {Units.One(delay.TotalSeconds)} s");
+                try
+                {
+                    await Task.Delay(delay, run.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    exitCode = NeverReachedInTime() ? ExitCodes.Failure : ExitCodes.Ok;
+                    break;
+                }
+            }
         }
         finally
         {
             await stopProgress.CancelAsync();
-            await progressTask;
+            if (progressTask is not null) await progressTask;
         }
         output.WriteLine(Summary(clock.Elapsed));
         return exitCode;
+    }
+
+    /// <summary>Failover backoff, as <c>router push</c>'s: 0.5 s doubling to 8 s, ±25 % jitter.</summary>
+    private static readonly Push.Backoff RetryBackoff = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(8));
+
+    /// <summary>How one connection ended: the exit code if the watcher stops here, and whether another URL may be tried.</summary>
+    private readonly record struct Outcome(int ExitCode, bool Retry, bool Connected);
+
+    /// <summary>One connection: connect, authenticate, receive until it ends; <paramref name="onConnected"/> runs once it is open.</summary>
+    private async Task<Outcome> WatchOnceAsync(Uri url, CancellationToken run, Action onConnected)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(15);
+        try
+        {
+            using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(run);
+            connectTimeout.CancelAfter(settings.ConnectTimeout);
+            await socket.ConnectAsync(url, connectTimeout.Token);
+        }
+        catch (OperationCanceledException) when (run.IsCancellationRequested)
+        {
+            return new Outcome(ExitCodes.Ok, Retry: false, Connected: false);
+        }
+        catch (Exception e) when (e is WebSocketException or HttpRequestException or OperationCanceledException)
+        {
+            error.WriteLine($"watch: cannot connect to {url}: {Describe(e)}");
+            return new Outcome(ExitCodes.Failure, Retry: true, Connected: false);
+        }
+        error.WriteLine($"watch: connected to {url}");
+        onConnected();
+        closing = false;
+        retryableClose = false;
+        try
+        {
+            await WebSocketIO.SendTextAsync(socket, PlexusJson.BuildConsumerAuth(settings.ApiKey), run);
+            var code = await ReceiveUntilClosedOrStoppedAsync(socket, run);
+            return new Outcome(code, retryableClose, Connected: true);
+        }
+        catch (Exception) when (run.IsCancellationRequested)
+        {
+            return new Outcome(ExitCodes.Ok, Retry: false, Connected: true); // stopped while sending auth
+        }
+        catch (Exception e) when (e is WebSocketException or IOException)
+        {
+            error.WriteLine($"watch: connection lost: {Describe(e)}");
+            return new Outcome(ExitCodes.Failure, Retry: true, Connected: true);
+        }
     }
 
     /// <summary>
@@ -134,6 +189,8 @@ internal sealed class StreamWatcher(WatchSettings settings, TextWriter output, T
         var code = (int?)socket.CloseStatus;
         var reason = socket.CloseStatusDescription;
         if (closing) return ExitCodes.Ok; // the answer to our own close
+        // A gateway shutting down (1001, 1012), failing (1011, 1013) or gone (1006): another gateway may serve the stream.
+        retryableClose = code is null or 1001 or 1006 or 1011 or 1012 or 1013;
         error.WriteLine($"watch: closed by server: {code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no code"} {reason}".TrimEnd());
         await WebSocketIO.CloseQuietlyAsync(socket, WebSocketCloseStatus.NormalClosure, "bye", CloseTimeout);
         return code switch

@@ -1,7 +1,7 @@
 namespace Router.Cli.Watch;
 
 /// <summary>Everything <see cref="StreamWatcher"/> needs.</summary>
-/// <param name="BaseUrl">ws:// or wss:// base URL of a Router gateway.</param>
+/// <param name="BaseUrl">ws:// or wss:// base URL of a Router gateway (the first one tried).</param>
 /// <param name="ApiKey">API key sent in the <c>auth</c> message.</param>
 /// <param name="SourceId">The source to watch.</param>
 /// <param name="Cameras">camera_id filter; empty means every camera of the source.</param>
@@ -25,7 +25,18 @@ internal sealed record WatchSettings(
     public static readonly string[] Formats = ["json", "binary", "jpeg"];
 
     /// <summary>The consumer WebSocket URL these settings describe.</summary>
-    public Uri StreamUrl => Commands.CliUrls.BuildStreamUrl(BaseUrl, SourceId, Cameras, Format, MaxFps, TimeoutSeconds);
+    public Uri StreamUrl => StreamUrlOf(BaseUrl);
+
+    /// <summary>
+    /// Further gateway base URLs. When set, a refused or lost connection (or a close 1001, 1006, 1011, 1012, 1013 from
+    /// a gateway shutting down or failing) is retried on the next URL in turn (<see cref="BaseUrl"/> first), with
+    /// backoff 0.5 s doubling to 8 s, until the duration (then counted from the start) ends; without them the watcher
+    /// ends when its one connection does.
+    /// </summary>
+    public IReadOnlyList<Uri> FailoverUrls { get; init; } = [];
+
+    /// <summary>The consumer WebSocket URL of these settings on the gateway at <paramref name="baseUrl"/>.</summary>
+    public Uri StreamUrlOf(Uri baseUrl) => Commands.CliUrls.BuildStreamUrl(baseUrl, SourceId, Cameras, Format, MaxFps, TimeoutSeconds);
 
     /// <summary>How long to wait for the connection to open.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);

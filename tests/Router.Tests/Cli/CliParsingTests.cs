@@ -141,6 +141,19 @@ public sealed class CliParsingTests
     }
 
     [Fact]
+    public void Watch_takes_several_urls_repeated_or_comma_separated_for_failover()
+    {
+        var watch = new WatchCommand();
+        var result = new RootCommand { watch.Command }.Parse(
+            ["watch", "--url", "ws://gw-a:8080,ws://gw-b:8080", "--url", "http://gw-c", "--key", "k", "--source", "s"]);
+        Assert.Empty(result.Errors);
+        var settings = watch.BindSettings(result);
+        Assert.Equal("ws://gw-a:8080/v1/sources/s/video/stream?format=json", settings.StreamUrl.AbsoluteUri);
+        Assert.Equal(["ws://gw-b:8080/", "ws://gw-c/"], settings.FailoverUrls.Select(u => u.AbsoluteUri));
+        Assert.NotEmpty(new RootCommand { new WatchCommand().Command }.Parse(["watch", "--url", "ws://a,ftp://b", "--key", "k", "--source", "s"]).Errors);
+    }
+
+    [Fact]
     public void Watch_url_defaults_to_json_all_cameras_and_keeps_a_path_prefix()
     {
         var watch = new WatchCommand();

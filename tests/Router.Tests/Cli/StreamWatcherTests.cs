@@ -99,6 +99,33 @@ public sealed class StreamWatcherTests
     }
 
     [Fact]
+    public async Task With_failover_urls_a_refused_gateway_is_skipped_for_the_next()
+    {
+        await using var server = await TestConsumerServer.StartAsync(Key, RealFrames("front"), TimeSpan.Zero, closeAfterFrames: false);
+        var refused = new Uri($"ws://127.0.0.1:{KestrelTestServer.RefusingPort()}");
+        var stderr = new StringWriter();
+        var settings = Settings(refused, "json", ["front"]) with { Duration = TimeSpan.FromSeconds(1.5), FailoverUrls = [server.BaseUrl] };
+        var watcher = new StreamWatcher(settings, new StringWriter(), TextWriter.Synchronized(stderr));
+
+        Assert.Equal(0, await watcher.RunAsync(CancellationToken.None).WaitAsync(TestTimeout));
+        Assert.Equal(3, watcher.FramesPerCamera["front"]);
+        Assert.Contains($"cannot connect to {settings.StreamUrl}", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"connected to {settings.StreamUrlOf(server.BaseUrl)}", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_failover_urls_that_all_refuse_the_duration_ends_the_retries_with_exit_1()
+    {
+        var refused = new Uri($"ws://127.0.0.1:{KestrelTestServer.RefusingPort()}");
+        var stderr = new StringWriter();
+        var settings = Settings(refused, "json", []) with { Duration = TimeSpan.FromSeconds(2), FailoverUrls = [refused] };
+        var watcher = new StreamWatcher(settings, new StringWriter(), TextWriter.Synchronized(stderr));
+
+        Assert.Equal(1, await watcher.RunAsync(CancellationToken.None).WaitAsync(TestTimeout));
+        Assert.Contains("retrying", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Connection_refused_exits_1()
     {
         var url = new Uri($"ws://127.0.0.1:{KestrelTestServer.RefusingPort()}");

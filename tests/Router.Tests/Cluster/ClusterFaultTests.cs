@@ -108,6 +108,26 @@ public sealed class ClusterFaultTests(ITestOutputHelper output)
         throw new InvalidOperationException("no node is sending frames of the camera");
     }
 
+    /// <summary>
+    /// Awaits a gap measurement; when it times out, the message carries what the members logged about the camera's
+    /// recovery since <paramref name="sinceMs"/> (relays re-subscribing, fan-out ack timeouts, hand-offs), for diagnosis.
+    /// </summary>
+    private static async Task<long> WithRecoveryLinesAsync(LocalCluster cluster, long sinceMs, Task<long> gap)
+    {
+        try
+        {
+            return await gap;
+        }
+        catch (TimeoutException e)
+        {
+            string[] fragments = ["Relay ", "no ack from", "did not start", "hand off", "Starting rebalance", "shutting down shards"];
+            var lines = cluster.All.SelectMany(p => p.TimedOutput.Where(l => l.AtMs >= sinceMs - 1000
+                    && fragments.Any(f => l.Line.Contains(f, StringComparison.Ordinal))).Select(l => $"{l.AtMs} {p.Name}: {l.Line.Trim()}"))
+                .Take(40);
+            throw new TimeoutException($"{e.Message}; recovery lines:\n{string.Join('\n', lines)}", e);
+        }
+    }
+
     [Fact]
     public async Task Node_crash_graceful_leave_partition_and_gateway_loss_keep_frames_flowing_within_bounds()
     {
@@ -116,7 +136,7 @@ public sealed class ClusterFaultTests(ITestOutputHelper output)
         await using var cluster = await LocalCluster.StartAsync();
         var gatewayA = cluster.Gateways[0];
         var gatewayB = cluster.Gateways[1];
-        output.WriteLine($"cluster of 3 nodes + 2 gateways up in {(clock.ElapsedMilliseconds - startedAt) / 1000.0:F1} s");
+        output.WriteLine($"cluster of 3 nodes + 2 gateways up in {(clock.ElapsedMilliseconds - startedAt) / 1000.0:F1} s; process logs at the end: {cluster.LogDirectory}");
 
         // Device: the real CLI, pushing real video through gateway A, failing over to B.
         var device = RouterProcess.Start("device", "router.dll",
@@ -171,7 +191,8 @@ public sealed class ClusterFaultTests(ITestOutputHelper output)
         host = cluster.Nodes[await HostOfCameraAsync(cluster)];
         var termAt = clock.ElapsedMilliseconds;
         host.Process.Signal("TERM");
-        var termGap = await acmeFrames.GapAfterAsync(termAt, TimeSpan.FromSeconds(30));
+        // 45 s, longer than Router:Camera:LocalAckTimeout (30 s): a stall that a 30 s deadline ends shows as such.
+        var termGap = await WithRecoveryLinesAsync(cluster, termAt, acmeFrames.GapAfterAsync(termAt, TimeSpan.FromSeconds(45)));
         var exited = await host.Process.WaitForExitAsync(TimeSpan.FromSeconds(50));
         var exitSeconds = (clock.ElapsedMilliseconds - termAt) / 1000.0;
         var worstTermGap = acmeFrames.LargestGap(termAt - 200, Math.Max(termAt + 5000, clock.ElapsedMilliseconds));

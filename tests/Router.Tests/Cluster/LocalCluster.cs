@@ -53,45 +53,64 @@ public sealed class LocalCluster : IAsyncDisposable
     public static async Task<LocalCluster> StartAsync()
     {
         var cluster = new LocalCluster();
-        Member Create(string name, string role)
-        {
-            var remoting = TwoMemberCluster.FreePort();
-            return new Member
-            {
-                Name = name, Role = role, Args = [$"--role={role}"], HttpPort = TwoMemberCluster.FreePort(), RemotingPort = remoting,
-                PublicPort = cluster.Partition.Add(remoting).Port,
-            };
-        }
-        cluster.Nodes.AddRange(Enumerable.Range(0, 3).Select(i => Create($"node-{i}", "node")));
-        cluster.Gateways.AddRange(Enumerable.Range(0, 2).Select(i => Create($"gateway-{(char)('a' + i)}", "gateway")));
-        var seeds = cluster.Nodes.Select(n => $"akka.tcp://router@{n.Address}").ToList();
+        cluster.Nodes.AddRange(Enumerable.Range(0, 3).Select(i => cluster.Create($"node-{i}", "node")));
+        cluster.Gateways.AddRange(Enumerable.Range(0, 2).Select(i => cluster.Create($"gateway-{(char)('a' + i)}", "gateway")));
+        cluster._seeds.AddRange(cluster.Nodes.Select(n => $"akka.tcp://router@{n.Address}"));
         foreach (var m in cluster.Nodes.Concat(cluster.Gateways))
         {
-            m.Args.AddRange(
-            [
-                $"--urls=http://127.0.0.1:{m.HttpPort}",
-                "--Router:Cluster:Hostname=127.0.0.1",
-                $"--Router:Cluster:Port={m.RemotingPort}",
-                $"--Router:Cluster:PublicPort={m.PublicPort}",
-                "--Logging:LogLevel:Default=Warning",
-                "--Logging:LogLevel:Akka=Information",
-                "--Logging:LogLevel:Router=Information",
-            ]);
-            for (var i = 0; i < seeds.Count; i++) m.Args.Add($"--Router:Cluster:SeedNodes:{i}={seeds[i]}");
-            if (!UsesDefaultTimings)
-            {
-                m.Args.Add($"--Router:Cluster:SplitBrainStableAfter={TestStableAfter}");
-                m.Args.Add($"--Router:Cluster:DownRemovalMargin={TestStableAfter}");
-            }
-            if (m.Role == "gateway")
-            {
-                AddKey(m.Args, 0, AcmeKey, "acme");
-                AddKey(m.Args, 1, GlobexKey, "globex");
-            }
+            cluster.Configure(m);
             cluster.Launch(m);
         }
         foreach (var m in cluster.Nodes.Concat(cluster.Gateways)) await WaitReadyAsync(m, TimeSpan.FromSeconds(60));
         return cluster;
+    }
+
+    private readonly List<string> _seeds = [];
+
+    private Member Create(string name, string role)
+    {
+        var remoting = TwoMemberCluster.FreePort();
+        return new Member
+        {
+            Name = name, Role = role, Args = [$"--role={role}"], HttpPort = TwoMemberCluster.FreePort(), RemotingPort = remoting,
+            PublicPort = Partition.Add(remoting).Port,
+        };
+    }
+
+    private void Configure(Member m)
+    {
+        m.Args.AddRange(
+        [
+            $"--urls=http://127.0.0.1:{m.HttpPort}",
+            "--Router:Cluster:Hostname=127.0.0.1",
+            $"--Router:Cluster:Port={m.RemotingPort}",
+            $"--Router:Cluster:PublicPort={m.PublicPort}",
+            "--Logging:LogLevel:Default=Warning",
+            "--Logging:LogLevel:Akka=Information",
+            "--Logging:LogLevel:Router=Information",
+        ]);
+        for (var i = 0; i < _seeds.Count; i++) m.Args.Add($"--Router:Cluster:SeedNodes:{i}={_seeds[i]}");
+        if (!UsesDefaultTimings)
+        {
+            m.Args.Add($"--Router:Cluster:SplitBrainStableAfter={TestStableAfter}");
+            m.Args.Add($"--Router:Cluster:DownRemovalMargin={TestStableAfter}");
+        }
+        if (m.Role == "gateway")
+        {
+            AddKey(m.Args, 0, AcmeKey, "acme");
+            AddKey(m.Args, 1, GlobexKey, "globex");
+        }
+    }
+
+    /// <summary>Starts one more node (not a seed; it joins through the three seed nodes), as a StatefulSet scaled out; waits until it is ready.</summary>
+    public async Task<Member> AddNodeAsync(TimeSpan timeout)
+    {
+        var m = Create($"node-{Nodes.Count}", "node");
+        Nodes.Add(m);
+        Configure(m);
+        Launch(m);
+        await WaitReadyAsync(m, timeout);
+        return m;
     }
 
     private void Launch(Member m)
@@ -135,8 +154,16 @@ public sealed class LocalCluster : IAsyncDisposable
 
     public void Track(RouterProcess process) => _all.Add(process);
 
-    /// <summary>Where the processes' output is written when the cluster is disposed (for diagnosis).</summary>
-    public static string LogDirectory => Path.Combine(Path.GetTempPath(), "router-cluster-logs");
+    private static readonly string LogRoot = Path.Combine(Path.GetTempPath(), "router-cluster-logs");
+    private static int _clusters;
+
+    /// <summary>
+    /// Where this cluster's processes' output is written when it is disposed (for diagnosis): a directory of its own
+    /// under <c>router-cluster-logs</c> in the temp directory (so a later cluster test, or one of another checkout, does
+    /// not overwrite a failed run's logs); the 20 newest are kept.
+    /// </summary>
+    public string LogDirectory { get; } = Path.Combine(LogRoot,
+        $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Interlocked.Increment(ref _clusters)}");
 
     public ValueTask DisposeAsync()
     {
@@ -147,6 +174,11 @@ public sealed class LocalCluster : IAsyncDisposable
             File.WriteAllLines(Path.Combine(LogDirectory, p.Name + ".log"), p.Output);
         }
         Partition.Dispose();
+        foreach (var old in Directory.GetDirectories(LogRoot).OrderDescending(StringComparer.Ordinal).Skip(20))
+        {
+            try { Directory.Delete(old, recursive: true); }
+            catch (IOException) { } // another test process is pruning too
+        }
         return ValueTask.CompletedTask;
     }
 }
