@@ -30,7 +30,10 @@ public sealed class TenantQuotas
     private int _ingestActive;
 
     /// <summary>Accounting for <paramref name="options"/> (<c>Router:Quotas</c>).</summary>
-    public TenantQuotas(IOptions<QuotaOptions> options) : this(options.Value) { }
+    public TenantQuotas(IOptions<QuotaOptions> options) : this(options.Value)
+    {
+        if (Enabled) QuotaMetrics.Track(this);
+    }
 
     /// <summary>Accounting for <paramref name="options"/>; <paramref name="clock"/> (ms, monotonic) is for tests.</summary>
     internal TenantQuotas(QuotaOptions options, Func<long>? clock = null)
@@ -171,6 +174,23 @@ public sealed class TenantQuotas
                 Quota.OnlineCameras => usage.Cameras,
                 _ => usage.WindowBytes(_clock()),
             };
+    }
+
+    /// <summary>
+    /// The usage over the cluster (this process's plus the others' last known) of every quota set for a tenant this
+    /// process or another member uses, for <see cref="QuotaMetrics"/>.
+    /// </summary>
+    internal List<(string Tenant, Quota Quota, long Value)> Usage()
+    {
+        var result = new List<(string, Quota, long)>();
+        var tenants = _usage.Keys.Concat(Volatile.Read(ref _remote).Keys.Select(k => k.Tenant)).Distinct(StringComparer.Ordinal);
+        foreach (var tenant in tenants)
+        {
+            var limits = _options.For(tenant);
+            foreach (var quota in Enum.GetValues<Quota>())
+                if (limits.Limit(quota) is not null) result.Add((tenant, quota, Local(tenant, quota) + Remote(tenant, quota)));
+        }
+        return result;
     }
 
     /// <summary>Replaces the other members' usage (by the quota actor, when the replicated usage changed).</summary>

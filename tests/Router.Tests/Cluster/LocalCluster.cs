@@ -50,7 +50,8 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>True when <c>ROUTER_TEST_CLUSTER_TIMINGS=defaults</c>: the members run with the default cluster timings.</summary>
     public static bool UsesDefaultTimings => Environment.GetEnvironmentVariable("ROUTER_TEST_CLUSTER_TIMINGS") == "defaults";
 
-    public static async Task<LocalCluster> StartAsync()
+    /// <summary>Starts <paramref name="nodes"/> node processes and 2 gateways, each with <paramref name="extraArgs"/> too.</summary>
+    public static async Task<LocalCluster> StartAsync(int nodes = 3, IEnumerable<string>? extraArgs = null)
     {
         var cluster = new LocalCluster();
         Member Create(string name, string role)
@@ -62,7 +63,7 @@ public sealed class LocalCluster : IAsyncDisposable
                 PublicPort = cluster.Partition.Add(remoting).Port,
             };
         }
-        cluster.Nodes.AddRange(Enumerable.Range(0, 3).Select(i => Create($"node-{i}", "node")));
+        cluster.Nodes.AddRange(Enumerable.Range(0, nodes).Select(i => Create($"node-{i}", "node")));
         cluster.Gateways.AddRange(Enumerable.Range(0, 2).Select(i => Create($"gateway-{(char)('a' + i)}", "gateway")));
         var seeds = cluster.Nodes.Select(n => $"akka.tcp://router@{n.Address}").ToList();
         foreach (var m in cluster.Nodes.Concat(cluster.Gateways))
@@ -83,6 +84,7 @@ public sealed class LocalCluster : IAsyncDisposable
                 m.Args.Add($"--Router:Cluster:SplitBrainStableAfter={TestStableAfter}");
                 m.Args.Add($"--Router:Cluster:DownRemovalMargin={TestStableAfter}");
             }
+            m.Args.AddRange(extraArgs ?? []);
             if (m.Role == "gateway")
             {
                 AddKey(m.Args, 0, AcmeKey, "acme");
