@@ -90,18 +90,7 @@ public sealed class TenantQuotas
     {
         reason = null;
         if (Usage(tenant, Quota.ConsumerConnections) is not { } usage) return NoLease.Instance;
-        lock (usage.Lock)
-        {
-            var limit = usage.Quota.MaxConsumerConnections!.Value;
-            if (usage.Consumers + Remote(tenant, Quota.ConsumerConnections) >= limit)
-            {
-                reason = Refuse(tenant, Quota.ConsumerConnections, limit);
-                return null;
-            }
-            usage.Consumers++;
-        }
-        Changed();
-        return new ConsumerLease(this, usage);
+        return TryCount(usage, tenant, Quota.ConsumerConnections, out reason) ? new ConsumerLease(this, usage) : null;
     }
 
     /// <summary>
@@ -137,19 +126,7 @@ public sealed class TenantQuotas
     public bool TryTakeCamera(string tenant, out string? reason)
     {
         reason = null;
-        if (Usage(tenant, Quota.OnlineCameras) is not { } usage) return true;
-        lock (usage.Lock)
-        {
-            var limit = usage.Quota.MaxOnlineCameras!.Value;
-            if (usage.Cameras + Remote(tenant, Quota.OnlineCameras) >= limit)
-            {
-                reason = Refuse(tenant, Quota.OnlineCameras, limit);
-                return false;
-            }
-            usage.Cameras++;
-        }
-        Changed();
-        return true;
+        return Usage(tenant, Quota.OnlineCameras) is not { } usage || TryCount(usage, tenant, Quota.OnlineCameras, out reason);
     }
 
     /// <summary>Gives back a slot taken with <see cref="TryTakeCamera"/> (the camera went offline or stopped).</summary>
@@ -248,6 +225,25 @@ public sealed class TenantQuotas
         if (effective.Limit(quota) is null) return null;
         // Tenants come from the configured API keys (authenticated requests only), so this map is bounded.
         return _usage.GetOrAdd(tenant, _ => new TenantUsage(effective));
+    }
+
+    /// <summary>Counts one more consumer connection or online camera when this one and the others' stay within the limit.</summary>
+    private bool TryCount(TenantUsage usage, string tenant, Quota quota, out string? reason)
+    {
+        reason = null;
+        lock (usage.Lock)
+        {
+            var limit = usage.Quota.Limit(quota)!.Value;
+            ref var count = ref quota == Quota.OnlineCameras ? ref usage.Cameras : ref usage.Consumers;
+            if (count + Remote(tenant, quota) >= limit)
+            {
+                reason = Refuse(tenant, quota, limit);
+                return false;
+            }
+            count++;
+        }
+        Changed();
+        return true;
     }
 
     private static string Refuse(string tenant, Quota quota, long limit)
