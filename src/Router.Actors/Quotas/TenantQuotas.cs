@@ -39,6 +39,7 @@ public sealed class TenantQuotas
     internal TenantQuotas(QuotaOptions options, Func<long>? clock = null)
     {
         _options = options;
+        Enabled = options.Any;
         _clock = clock ?? (() => Environment.TickCount64);
     }
 
@@ -46,7 +47,7 @@ public sealed class TenantQuotas
     public static TenantQuotas Unlimited { get; } = new(new QuotaOptions());
 
     /// <summary>True when at least one quota is configured.</summary>
-    public bool Enabled => _options.Any;
+    public bool Enabled { get; }
 
     private sealed class TenantUsage(TenantQuota quota)
     {
@@ -219,7 +220,7 @@ public sealed class TenantQuotas
 
     private TenantUsage? Usage(string tenant, Quota quota)
     {
-        if (!_options.Any) return null;
+        if (!Enabled) return null; // per frame: no allocation, no lookup
         if (_usage.TryGetValue(tenant, out var usage)) return usage.Quota.Limit(quota) is null ? null : usage;
         var effective = _options.For(tenant);
         if (effective.Limit(quota) is null) return null;

@@ -135,6 +135,34 @@ public sealed class QuotaClusterTests(QuotaClusterTests.Fixture cluster, ITestOu
     }
 
     [Fact]
+    public async Task A_crashed_gateways_consumer_connections_stop_counting_once_it_is_removed_from_the_cluster()
+    {
+        var (g1, g2) = (cluster.Cluster.Gateways[0], cluster.Cluster.Gateways[1]);
+        try
+        {
+            Assert.Null((await ConnectConsumerAsync(g1, LocalCluster.AcmeKey)).CloseStatus);
+            Assert.Null((await ConnectConsumerAsync(g2, LocalCluster.AcmeKey)).CloseStatus);
+            Assert.Null((await ConnectConsumerAsync(g2, LocalCluster.AcmeKey)).CloseStatus);
+            await ConvergeAsync([g1, g2], "acme", "consumer_connections", v => v == 3, "3 acme consumers");
+            Assert.Equal(4029, (await ConnectConsumerAsync(g1, LocalCluster.AcmeKey)).CloseStatus);
+
+            // kill -9 of gateway 2: its two connections stay counted until the cluster removes it (failure detection
+            // ~5 s + the test's split-brain stable-after 2 s + removal ~1 s), then its entries are dropped.
+            g2.Process.Signal("KILL");
+            Assert.True(await g2.Process.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+            await ConvergeAsync([g1], "acme", "consumer_connections", v => v == 1, "gateway 2 removed", TimeSpan.FromSeconds(25));
+            Assert.Null((await ConnectConsumerAsync(g1, LocalCluster.AcmeKey)).CloseStatus);
+            Assert.Null((await ConnectConsumerAsync(g1, LocalCluster.AcmeKey)).CloseStatus);
+        }
+        finally
+        {
+            foreach (var c in Open) await c.DisposeAsync();
+            Open.Clear();
+            if (g2.Process.HasExited) await cluster.Cluster.RestartAsync(g2, TimeSpan.FromSeconds(60));
+        }
+    }
+
+    [Fact]
     public async Task Two_online_cameras_on_different_gateways_refuse_further_cameras_on_every_node()
     {
         var (g1, g2) = (cluster.Cluster.Gateways[0], cluster.Cluster.Gateways[1]);
