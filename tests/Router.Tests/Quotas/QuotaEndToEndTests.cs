@@ -70,34 +70,56 @@ public sealed class QuotaEndToEndTests
     [Fact]
     public async Task A_camera_beyond_the_online_camera_quota_gets_429_with_Retry_After_until_another_goes_offline()
     {
-        await using var own = await OwnHost.StartAsync("--Router:Quotas:Default:MaxOnlineCameras=2", "--Router:Camera:OfflineAfter=00:00:01");
+        await using var own = await OwnHost.StartAsync("--Router:Quotas:Default:MaxOnlineCameras=2");
         var host = own.Host;
-        Assert.Equal(HttpStatusCode.Accepted, (await PushAsync(host, RouterHost.AcmeKey, "quota-src", "cam-a")).StatusCode);
-        Assert.Equal(HttpStatusCode.Accepted, (await PushAsync(host, RouterHost.AcmeKey, "quota-src", "cam-b")).StatusCode);
-        using (var refused = await PushAsync(host, RouterHost.AcmeKey, "quota-src", "cam-c"))
+        // cam-a and cam-b stay online while a frame arrives every 300 ms (offline after 3 s without).
+        using var stop = new CancellationTokenSource();
+        var accepted = new int[2];
+        var keepOnline = Task.WhenAll(new[] { "cam-a", "cam-b" }.Select(async (camera, i) =>
         {
-            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-            Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
-            var body = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
-            Assert.Equal("online_cameras", body.GetProperty("quota").GetString());
-            Assert.Equal("quota exceeded: online_cameras of tenant acme (limit 2)", body.GetProperty("error").GetString());
-        }
-        // The online cameras keep going, and globex has its own two.
-        Assert.Equal(HttpStatusCode.Accepted, (await PushAsync(host, RouterHost.AcmeKey, "quota-src", "cam-a", TestFrames.Vtest[1])).StatusCode);
-        Assert.Equal(HttpStatusCode.Accepted, (await PushAsync(host, RouterHost.GlobexKey, "quota-src", "cam-c")).StatusCode);
+            while (!stop.IsCancellationRequested)
+            {
+                using (var r = await PushAsync(host, RouterHost.AcmeKey, "quota-src", camera))
+                    if (r.StatusCode == HttpStatusCode.Accepted) Interlocked.Increment(ref accepted[i]);
+                try { await Task.Delay(300, stop.Token); } catch (OperationCanceledException) { }
+            }
+        }));
+        try
+        {
+            var online = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (Volatile.Read(ref accepted[0]) == 0 || Volatile.Read(ref accepted[1]) == 0)
+            {
+                Assert.True(DateTime.UtcNow < online, "cam-a and cam-b never came online");
+                await Task.Delay(50);
+            }
+            using (var refused = await PushAsync(host, RouterHost.AcmeKey, "quota-src", "cam-c"))
+            {
+                Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+                Assert.Equal("3", refused.Headers.GetValues("Retry-After").Single()); // Router:Camera:OfflineAfter
+                var body = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+                Assert.Equal("online_cameras", body.GetProperty("quota").GetString());
+                Assert.Equal("quota exceeded: online_cameras of tenant acme (limit 2)", body.GetProperty("error").GetString());
+            }
+            // globex has its own two.
+            Assert.Equal(HttpStatusCode.Accepted, (await PushAsync(host, RouterHost.GlobexKey, "quota-src", "cam-c")).StatusCode);
 
-        // The device WebSocket gets one quota_exceeded error (per second) for the frames of a third camera.
-        await using (var device = await WsClient.DeviceAsync(host, RouterHost.AcmeKey, "quota-src"))
-        {
+            // The device WebSocket gets one quota_exceeded error (per second) for the frames of a third camera.
+            await using var device = await WsClient.DeviceAsync(host, RouterHost.AcmeKey, "quota-src");
             await device.SendBinaryAsync(WsClient.BinaryFrame("quota-src", "cam-d", TestFrames.Vtest[2], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
             var error = (await device.ReceiveUntilAsync(m => m.Type == System.Net.WebSockets.WebSocketMessageType.Text, TimeSpan.FromSeconds(30))).Json;
             Assert.Equal("error", error.GetProperty("type").GetString());
             Assert.Equal("quota_exceeded", error.GetProperty("code").GetString());
             Assert.Equal("online_cameras", error.GetProperty("quota").GetString());
+            Assert.Equal(1, error.GetProperty("dropped").GetInt64());
             Assert.Contains("quota exceeded: online_cameras of tenant acme (limit 2)", error.GetProperty("message").GetString());
         }
+        finally
+        {
+            await stop.CancelAsync();
+            await keepOnline;
+        }
 
-        // Once cam-a and cam-b go offline (OfflineAfter 1 s without frames), cam-c is let in.
+        // Once cam-a and cam-b go offline, cam-c is let in.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
