@@ -39,6 +39,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<AuthFailureLimiter>();
         services.AddSingleton<IngestAdmission>();
         services.AddSingleton<ConsumerAdmission>();
+        services.TryAddSingleton<Router.Actors.Quotas.TenantQuotas>(); // Router:Quotas (AddRouterOptions binds and validates it)
         services.AddSingleton<DeviceWebSocketEndpoint>();
         services.AddSingleton<ConsumerWebSocketEndpoint>();
         services.AddSingleton<HttpIngestEndpoint>();

@@ -56,6 +56,7 @@ public static class RouterNodeApp
             var cameraOptions = services.GetRequiredService<IOptions<CameraOptions>>().Value;
             var entries = services.GetRequiredService<IOptions<PullSourceOptions>>().Value.PullSources;
             var pullSources = demo is null ? RouterConfiguration.PullSources(entries) : RouterConfiguration.PullSources(entries, demo.Camera);
+            var quotas = services.GetRequiredService<Router.Actors.Quotas.TenantQuotas>();
             akka.WithRouterSerialization()
                 .WithRouterCluster(clusterOptions, role switch
                 {
@@ -63,8 +64,9 @@ public static class RouterNodeApp
                     "gateway" => [RouterRoles.Gateway],
                     _ => [RouterRoles.Node, RouterRoles.Gateway],
                 })
-                .WithCameraDirectory(pullSources);
-            if (hasNode) akka.WithCameraShardRegion(cameraOptions, pullSources);
+                .WithCameraDirectory(pullSources)
+                .WithTenantQuotas(quotas);
+            if (hasNode) akka.WithCameraShardRegion(cameraOptions, pullSources, quotas);
             else akka.WithCameraShardProxy();
             if (hasGateway) akka.WithCameraRelays(cameraOptions);
         });

@@ -16,6 +16,12 @@ public static class PlexusJson
     public const int CloseStreamTimeout = 4008;
 
     /// <summary>
+    /// Consumer close code (Router's own, not Plexus): the tenant holds its quota of consumer connections over the
+    /// cluster; the reason names the quota, e.g. <c>quota exceeded: consumer_connections of tenant acme (limit 3)</c>.
+    /// </summary>
+    public const int CloseQuotaExceeded = 4029;
+
+    /// <summary>
     /// Builds the UTF-8 text of a consumer <c>video_frame</c> message:
     /// <c>{"type":"video_frame","source_id","camera_id","frame":&lt;base64 JPEG&gt;,"width","height","timestamp"}</c>.
     /// </summary>

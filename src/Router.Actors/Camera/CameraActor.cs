@@ -8,6 +8,7 @@ using Router.Actors.Identity;
 using Router.Actors.Media;
 using Router.Actors.Messages;
 using Router.Actors.Metrics;
+using Router.Actors.Quotas;
 using Router.Protocol;
 
 namespace Router.Actors.Camera;
@@ -37,14 +38,19 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     private string _platform = string.Empty;
     private bool _online;
     private PullSourceCapture? _capture;
+    private readonly TenantQuotas _quotas;
+    private bool _quotaHeld;
 
     /// <summary>Creates the entity for <paramref name="entityId"/> (<c>{tenant}/{source_id}/{camera_id}</c>).</summary>
     /// <param name="entityId">The sharded entity id.</param>
     /// <param name="options">Entity settings.</param>
     /// <param name="pullSources">The pull-source catalog; when it has this key the entity captures while watched.</param>
     /// <param name="directory">The node's <see cref="CameraDirectoryActor"/>, which publishes status to the cluster.</param>
-    public CameraActor(string entityId, CameraOptions options, PullSourceCatalog pullSources, IActorRef directory)
+    /// <param name="quotas">The node's quota accounting: the camera holds one of its tenant's online-camera slots from
+    /// its first frame until it goes offline or stops; null: no quotas.</param>
+    public CameraActor(string entityId, CameraOptions options, PullSourceCatalog pullSources, IActorRef directory, TenantQuotas? quotas = null)
     {
+        _quotas = quotas ?? TenantQuotas.Unlimited;
         _key = StreamKey.ParseEntityId(entityId);
         _options = options;
         _order = new FrameOrder(options.LatestFrameMaxAge);
@@ -71,8 +77,8 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Props for the entity; see the constructor for the parameters.</summary>
-    public static Props Props(string entityId, CameraOptions options, PullSourceCatalog pullSources, IActorRef directory) =>
-        Akka.Actor.Props.Create(() => new CameraActor(entityId, options, pullSources, directory));
+    public static Props Props(string entityId, CameraOptions options, PullSourceCatalog pullSources, IActorRef directory, TenantQuotas? quotas = null) =>
+        Akka.Actor.Props.Create(() => new CameraActor(entityId, options, pullSources, directory, quotas));
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -89,6 +95,7 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         TenantMetrics.CameraEntity(-1);
+        ReleaseQuota();
         StopCapture();
         if (_online || _pullSource is not null) _directory.Tell(new PublishCameraStatus(CurrentStatus() with { Online = false, Relays = 0 }));
         _fanOut.EndAll();
@@ -113,6 +120,16 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
         {
             Reject(Sender, FrameRejectReason.TooManyPixels, tooManyPixels);
             return;
+        }
+        // A camera going online takes one of its tenant's online-camera slots (cluster-wide), before any re-encoding.
+        if (!_quotaHeld)
+        {
+            if (!_quotas.TryTakeCamera(_key.Tenant, out var overQuota))
+            {
+                Reject(Sender, FrameRejectReason.OnlineCamerasQuota, overQuota!);
+                return;
+            }
+            _quotaHeld = true;
         }
         var timestamp = msg.TimestampMs > 0 ? msg.TimestampMs : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (IsStale(timestamp))
@@ -237,6 +254,7 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
         {
             _online = false;
             Timers.Cancel(StatusTimer);
+            ReleaseQuota();
         }
         PublishStatus();
     }
@@ -246,6 +264,13 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
         if (_fanOut.Count > 0 || _online) return;
         _log.Debug("Camera {0}: idle, passivating", _key);
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    }
+
+    private void ReleaseQuota()
+    {
+        if (!_quotaHeld) return;
+        _quotaHeld = false;
+        _quotas.ReleaseCamera(_key.Tenant);
     }
 
     private void PublishStatus() => _directory.Tell(new PublishCameraStatus(CurrentStatus()));

@@ -118,10 +118,15 @@ public static class RouterAkkaHostingExtensions
     /// The <c>node</c> role: the shard region of camera entities (100 shards, DData coordinator state), entities
     /// created on demand and passivated when idle.
     /// </summary>
-    public static AkkaConfigurationBuilder WithCameraShardRegion(this AkkaConfigurationBuilder builder, CameraOptions options, PullSourceCatalog pullSources) =>
+    /// <param name="builder">The Akka configuration.</param>
+    /// <param name="options">Camera entity settings.</param>
+    /// <param name="pullSources">The configured pull sources.</param>
+    /// <param name="quotas">The process's quota accounting (online cameras per tenant); null: no quotas.</param>
+    public static AkkaConfigurationBuilder WithCameraShardRegion(this AkkaConfigurationBuilder builder, CameraOptions options, PullSourceCatalog pullSources,
+        Quotas.TenantQuotas? quotas = null) =>
         builder.WithFanOutDispatcher(options.FanOutThreads).WithShardRegion<CameraRegion>(
             CameraTypeName,
-            (_, registry, _) => entityId => CameraActor.Props(entityId, options, pullSources, registry.Get<CameraDirectory>()),
+            (_, registry, _) => entityId => CameraActor.Props(entityId, options, pullSources, registry.Get<CameraDirectory>(), quotas),
             new CameraMessageExtractor(),
             new ShardOptions
             {

@@ -47,8 +47,8 @@ public sealed class RouterConfigurationSurface
     public RouterConfigurationSurface(IEnumerable<RouterSettingsSection> sections) => _sections = sections.ToList();
 
     /// <summary>
-    /// The sections Router.Actors binds: <c>Router:Cluster</c>, <c>Router:Camera</c>, <c>Router:PullSources</c>
-    /// (node and gateway roles), and <c>Router:Role</c> (Router.Node's role switch).
+    /// The sections Router.Actors binds: <c>Router:Cluster</c>, <c>Router:Camera</c>, <c>Router:PullSources</c>,
+    /// <c>Router:Quotas</c> (node and gateway roles), and <c>Router:Role</c> (Router.Node's role switch).
     /// </summary>
     public static IReadOnlyList<RouterSettingsSection> CoreSections { get; } =
     [
@@ -56,6 +56,7 @@ public sealed class RouterConfigurationSurface
         new("Router:Cluster", typeof(RouterClusterOptions), RouterSettingRoles.All),
         new("Router:Camera", typeof(Camera.CameraOptions), RouterSettingRoles.All),
         new("Router:PullSources", typeof(List<PullSourceEntry>), RouterSettingRoles.All),
+        new("Router:Quotas", typeof(Quotas.QuotaOptions), RouterSettingRoles.All),
     ];
 
     /// <summary>The sections of this surface.</summary>
@@ -177,6 +178,11 @@ public sealed class RouterConfigurationSurface
         }
         foreach (var child in children)
         {
+            if (DictionaryValueType(type) is { } value)
+            {
+                WalkConfig(value, child, $"{at}:{child.Key}", problems); // a string-keyed dictionary: any key
+                continue;
+            }
             if (ElementType(type) is { } element)
             {
                 if (int.TryParse(child.Key, out var index) && index >= 0) WalkConfig(element, child, $"{at}:{child.Key}", problems);
@@ -199,6 +205,11 @@ public sealed class RouterConfigurationSurface
         }
         var segment = rest[0];
         if (IsScalar(type)) { problems.Add($"{at} is a single value ({Describe(type)}); it has no '{segment}'"); return; }
+        if (DictionaryValueType(type) is { } value)
+        {
+            WalkPath(value, rest[1..], $"{at}:{segment}", problems);
+            return;
+        }
         if (ElementType(type) is { } element)
         {
             if (int.TryParse(segment, out var index) && index >= 0) WalkPath(element, rest[1..], $"{at}:{segment}", problems);
@@ -257,8 +268,15 @@ public sealed class RouterConfigurationSurface
                type == typeof(DateTime) || type == typeof(DateTimeOffset) || type == typeof(Uri) || type == typeof(Guid);
     }
 
+    /// <summary>The value type of a dictionary with string keys (bound key by key), else null.</summary>
+    private static Type? DictionaryValueType(Type type) =>
+        type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>) && type.GetGenericArguments()[0] == typeof(string)
+            ? type.GetGenericArguments()[1]
+            : null;
+
     private static Type? ElementType(Type type)
     {
+        if (DictionaryValueType(type) is not null) return null;
         if (type == typeof(string)) return null;
         if (type.IsArray) return type.GetElementType();
         if (type.IsGenericType && typeof(IEnumerable).IsAssignableFrom(type) && type.GetGenericArguments().Length == 1)

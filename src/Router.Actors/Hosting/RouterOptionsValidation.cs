@@ -26,8 +26,8 @@ public static class RouterOptionsServiceCollectionExtensions
     /// <summary>
     /// Checks the keys under <c>Router</c> against <paramref name="surface"/> at once (unknown keys, values that do not
     /// convert), then binds <c>Router:Cluster</c> (<see cref="RouterClusterOptions"/>), <c>Router:Camera</c>
-    /// (<see cref="CameraOptions"/>) and <c>Router:PullSources</c> (<see cref="PullSourceOptions"/>) with their
-    /// validators, run when the host starts.
+    /// (<see cref="CameraOptions"/>), <c>Router:PullSources</c> (<see cref="PullSourceOptions"/>) and <c>Router:Quotas</c>
+    /// (<see cref="Quotas.QuotaOptions"/>, with the process's <see cref="Quotas.TenantQuotas"/>) with their validators, run when the host starts.
     /// </summary>
     /// <exception cref="OptionsValidationException">A key under <c>Router</c> is unknown or its value does not convert.</exception>
     public static IServiceCollection AddRouterOptions(this IServiceCollection services, IConfiguration configuration, RouterConfigurationSurface surface)
@@ -40,6 +40,9 @@ public static class RouterOptionsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RouterClusterOptions>, RouterClusterOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CameraOptions>, CameraOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PullSourceOptions>, PullSourceOptionsValidator>());
+        services.AddOptions<Quotas.QuotaOptions>().BindConfiguration("Router:Quotas").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Quotas.QuotaOptions>, Quotas.QuotaOptionsValidator>());
+        services.TryAddSingleton<Quotas.TenantQuotas>();
         return services;
     }
 

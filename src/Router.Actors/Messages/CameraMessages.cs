@@ -30,6 +30,18 @@ public enum FrameRejectReason
     /// while it waited (HTTP 503 with <c>Retry-After</c>).
     /// </summary>
     Busy = 6,
+
+    /// <summary>
+    /// The camera is not online and its tenant already has <c>Router:Quotas</c> MaxOnlineCameras cameras online in the
+    /// cluster (HTTP 429 with <c>Retry-After</c>; device error <c>quota_exceeded</c>).
+    /// </summary>
+    OnlineCamerasQuota = 7,
+
+    /// <summary>
+    /// The frame would take its tenant over <c>Router:Quotas</c> MaxIngestBytesPerSecond over the cluster; refused by the
+    /// gateway before it reaches the camera (HTTP 429 with <c>Retry-After</c>; device error <c>quota_exceeded</c>).
+    /// </summary>
+    IngestBytesQuota = 8,
 }
 
 /// <summary>

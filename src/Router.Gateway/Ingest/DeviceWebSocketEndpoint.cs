@@ -19,7 +19,8 @@ namespace Router.Gateway.Ingest;
 /// Admission (docs/api.md, "Limits"): an address with too many failed authentications gets HTTP 429 before the
 /// upgrade; messages over <see cref="Admission.GatewayLimits.DeviceMessagesPerSecond"/> are dropped and answered with
 /// <c>rate_limited</c> errors; flow control is per camera, newest frame wins (<see cref="Admission.CameraFlowControl{TFrame}"/>),
-/// with replaced frames reported in <c>frames_dropped</c> warnings.
+/// with replaced frames reported in <c>frames_dropped</c> warnings; frames over a tenant quota (online cameras, ingest
+/// bytes/s) are refused with one <c>quota_exceeded</c> error per second.
 /// </summary>
 internal sealed class DeviceWebSocketEndpoint(
     ApiKeyStore keys,
@@ -132,12 +133,29 @@ internal sealed class DeviceWebSocketEndpoint(
             try { await close(); }
             finally { if (locked) sendLock.Release(); }
         }
+        var overQuota = new NoticeThrottle(1000); // verdicts complete on the thread pool: used under its own lock
         async Task ReportVerdictAsync(Task<IRouterMessage> ingest)
         {
             try
             {
                 var verdict = await ingest;
-                if (verdict is FrameRejected rejected) await SendErrorAsync($"frame rejected ({rejected.Reason}): {rejected.Message}");
+                if (verdict is FrameRejected { Reason: FrameRejectReason.OnlineCamerasQuota or FrameRejectReason.IngestBytesQuota } quota)
+                {
+                    long refused;
+                    bool due;
+                    lock (overQuota)
+                    {
+                        overQuota.Add();
+                        due = overQuota.TryTake(Environment.TickCount64, out refused);
+                    }
+                    if (due)
+                        await SendJsonAsync(new
+                        {
+                            type = "error", code = "quota_exceeded", quota = HttpIngestEndpoint.QuotaOf(quota.Reason), dropped = refused,
+                            message = $"{quota.Message}; {refused} frame(s) refused",
+                        });
+                }
+                else if (verdict is FrameRejected rejected) await SendErrorAsync($"frame rejected ({rejected.Reason}): {rejected.Message}");
             }
             catch (Akka.Actor.AskTimeoutException)
             {

@@ -13,8 +13,8 @@ namespace Router.Gateway.Ingest;
 /// <c>Authorization: Bearer &lt;key&gt;</c> with the <c>ingest</c> scope. 202
 /// <c>{"camera_id","width","height","bytes","reencoded"}</c>; 400 not a JPEG or bad ids; 401 bad key; 403 wrong
 /// scope; 408 the body did not arrive within the body read deadline; 413 over the hard limit or the pixel limit;
-/// 415 another content type; 429 (with <c>Retry-After</c>) over the key's request, byte or held-body limit or too
-/// many failed authentications; 503 (with <c>Retry-After</c>) re-encoding busy; 504 the camera did not answer in time.
+/// 415 another content type; 429 (with <c>Retry-After</c>) over the key's request, byte or held-body limit, too
+/// many failed authentications, or over a tenant quota (online cameras, ingest bytes/s; <c>Router:Quotas</c>); 503 (with <c>Retry-After</c>) re-encoding busy; 504 the camera did not answer in time.
 /// </summary>
 internal sealed class HttpIngestEndpoint(
     ApiKeyStore keys,
@@ -93,6 +93,7 @@ internal sealed class HttpIngestEndpoint(
                 Results.Json(new { error = r.Message }, statusCode: StatusCodes.Status413PayloadTooLarge),
             FrameRejected { Reason: FrameRejectReason.Busy } r => Busy(context, r.Message),
             FrameRejected { Reason: FrameRejectReason.Stale } r => Results.Json(new { error = r.Message }, statusCode: StatusCodes.Status409Conflict),
+            FrameRejected { Reason: FrameRejectReason.OnlineCamerasQuota or FrameRejectReason.IngestBytesQuota } r => OverQuota(r),
             FrameRejected r => BadRequest(r.Message),
             _ => Results.StatusCode(StatusCodes.Status500InternalServerError),
         };
@@ -113,6 +114,25 @@ internal sealed class HttpIngestEndpoint(
             : 1;
         return new RetryAfterResult(Results.Json(new { error = $"{error}; retry after {seconds} s" }, statusCode: StatusCodes.Status429TooManyRequests), seconds);
     }
+
+    /// <summary>
+    /// 429 with <c>Retry-After</c> for a tenant quota: 1 s for the ingest byte rate (measured over the last second),
+    /// <c>Router:Camera:OfflineAfter</c> for online cameras (the soonest another camera can go offline).
+    /// </summary>
+    private IResult OverQuota(FrameRejected rejected)
+    {
+        var seconds = rejected.Reason == FrameRejectReason.OnlineCamerasQuota
+            ? Math.Max(1, (int)Math.Ceiling(cameraOptions.Value.OfflineAfter.TotalSeconds))
+            : 1;
+        return new RetryAfterResult(Results.Json(new { error = rejected.Message, quota = QuotaOf(rejected.Reason) },
+            statusCode: StatusCodes.Status429TooManyRequests), seconds);
+    }
+
+    /// <summary>The quota name (<c>online_cameras</c>, <c>ingest_bytes_per_second</c>) of a quota rejection.</summary>
+    internal static string QuotaOf(FrameRejectReason reason) =>
+        Router.Actors.Quotas.QuotaNames.Of(reason == FrameRejectReason.OnlineCamerasQuota
+            ? Router.Actors.Quotas.Quota.OnlineCameras
+            : Router.Actors.Quotas.Quota.IngestBytesPerSecond);
 
     /// <summary>Adds <c>Retry-After</c> to an inner result.</summary>
     private sealed class RetryAfterResult(IResult inner, int seconds) : IResult

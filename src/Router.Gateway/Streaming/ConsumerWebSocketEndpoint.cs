@@ -24,8 +24,9 @@ namespace Router.Gateway.Streaming;
 /// <c>{"type":"init","online_sources":[…]}</c> and one message per frame. <c>timeout</c> (seconds, default 600)
 /// closes with 4008 "stream timeout"; an internal failure closes with 1011. Admission: more than
 /// <see cref="GatewayLimits.MaxCamerasPerConsumer"/> camera_ids get HTTP 400, an address with too many failed
-/// authentications gets HTTP 429 before the upgrade, and a tenant over its connection, connect-rate or subscription-rate
-/// limit gets close 1013 with the limit as reason.
+/// authentications gets HTTP 429 before the upgrade, a tenant over its connection, connect-rate or subscription-rate
+/// limit gets close 1013 with the limit as reason, and a tenant holding its cluster-wide consumer connection quota
+/// (<c>Router:Quotas</c>) gets close 4029 with the quota as reason.
 /// </summary>
 internal sealed class ConsumerWebSocketEndpoint(
     ApiKeyStore keys,
@@ -35,6 +36,7 @@ internal sealed class ConsumerWebSocketEndpoint(
     IRequiredActor<CameraDirectory> directory,
     AuthFailureLimiter authFailures,
     ConsumerAdmission admission,
+    Router.Actors.Quotas.TenantQuotas quotas,
     IOptions<GatewayOptions> options,
     IOptions<CameraOptions> cameraOptions,
     IHostApplicationLifetime lifetime,
@@ -84,6 +86,13 @@ internal sealed class ConsumerWebSocketEndpoint(
             {
                 logger.LogDebug("Consumer of tenant {Tenant} refused: {Reason}", identity.Tenant, refusal);
                 await WebSocketMessages.CloseQuietlyAsync(ws, TryAgainLater, refusal!);
+                return;
+            }
+            using var quota = quotas.TryOpenConsumer(identity.Tenant, out var overQuota); // over the cluster: close 4029
+            if (quota is null)
+            {
+                logger.LogDebug("Consumer of tenant {Tenant} refused: {Reason}", identity.Tenant, overQuota);
+                await WebSocketMessages.CloseQuietlyAsync(ws, PlexusJson.CloseQuotaExceeded, overQuota!);
                 return;
             }
             TenantMetrics.ConsumerConnection(identity.Tenant, 1);

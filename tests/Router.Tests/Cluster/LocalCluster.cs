@@ -50,10 +50,12 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>True when <c>ROUTER_TEST_CLUSTER_TIMINGS=defaults</c>: the members run with the default cluster timings.</summary>
     public static bool UsesDefaultTimings => Environment.GetEnvironmentVariable("ROUTER_TEST_CLUSTER_TIMINGS") == "defaults";
 
-    public static async Task<LocalCluster> StartAsync()
+    /// <summary>Starts <paramref name="nodes"/> node processes and 2 gateways, each with <paramref name="extraArgs"/> too.</summary>
+    public static async Task<LocalCluster> StartAsync(int nodes = 3, IEnumerable<string>? extraArgs = null)
     {
         var cluster = new LocalCluster();
-        cluster.Nodes.AddRange(Enumerable.Range(0, 3).Select(i => cluster.Create($"node-{i}", "node")));
+        cluster._extraArgs.AddRange(extraArgs ?? []);
+        cluster.Nodes.AddRange(Enumerable.Range(0, nodes).Select(i => cluster.Create($"node-{i}", "node")));
         cluster.Gateways.AddRange(Enumerable.Range(0, 2).Select(i => cluster.Create($"gateway-{(char)('a' + i)}", "gateway")));
         cluster._seeds.AddRange(cluster.Nodes.Select(n => $"akka.tcp://router@{n.Address}"));
         foreach (var m in cluster.Nodes.Concat(cluster.Gateways))
@@ -66,6 +68,7 @@ public sealed class LocalCluster : IAsyncDisposable
     }
 
     private readonly List<string> _seeds = [];
+    private readonly List<string> _extraArgs = [];
 
     private Member Create(string name, string role)
     {
@@ -95,6 +98,7 @@ public sealed class LocalCluster : IAsyncDisposable
             m.Args.Add($"--Router:Cluster:SplitBrainStableAfter={TestStableAfter}");
             m.Args.Add($"--Router:Cluster:DownRemovalMargin={TestStableAfter}");
         }
+        m.Args.AddRange(_extraArgs);
         if (m.Role == "gateway")
         {
             AddKey(m.Args, 0, AcmeKey, "acme");
