@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Router.Tests.Cluster;
 using Router.Tests.Deploy;
+using Router.Tests.EndToEnd;
 using YamlDotNet.RepresentationModel;
 
 namespace Router.Tests.Containers;
@@ -335,6 +336,43 @@ internal sealed class ManifestCluster : IAsyncDisposable
     {
         using var cts = new CancellationTokenSource(timeout);
         return await _http.GetStringAsync($"http://{pod.Ip}:{pod.HttpPort}{path}", cts.Token);
+    }
+
+    /// <summary>The cluster as <paramref name="pod"/> sees it, from its /metrics: members Up, members unreachable.</summary>
+    public async Task<(int Up, int Unreachable)> MembershipAsync(ContainerPod pod)
+    {
+        var text = await GetAsync(pod, "/metrics", TimeSpan.FromSeconds(3));
+        return ((int)PrometheusText.Sum(text, "router_cluster_members", ("status", "up")), (int)PrometheusText.Sum(text, "router_cluster_unreachable_members"));
+    }
+
+    /// <summary>Waits until every pod sees <paramref name="up"/> members Up and none unreachable; returns how long it took (ms).</summary>
+    public async Task<long> WaitMembershipAsync(int up, TimeSpan timeout)
+    {
+        var start = RouterProcess.Clock.ElapsedMilliseconds;
+        var deadline = DateTime.UtcNow + timeout;
+        var views = new Dictionary<string, string>();
+        while (true)
+        {
+            var agreed = true;
+            foreach (var pod in All)
+            {
+                try
+                {
+                    var (seenUp, unreachable) = await MembershipAsync(pod);
+                    views[pod.Name] = $"{seenUp} up, {unreachable} unreachable";
+                    agreed &= seenUp == up && unreachable == 0;
+                }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+                {
+                    views[pod.Name] = e.Message;
+                    agreed = false;
+                }
+            }
+            if (agreed) return RouterProcess.Clock.ElapsedMilliseconds - start;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"the members do not all see {up} Up within {timeout.TotalSeconds} s: {string.Join("; ", views.Select(v => $"{v.Key}: {v.Value}"))}");
+            await Task.Delay(500);
+        }
     }
 
     /// <summary>Stops the probes, removes every container and the network of the test (also after a failure).</summary>

@@ -54,6 +54,8 @@ public sealed class ManifestClusterContainerTests(ITestOutputHelper output)
         await cluster.WaitReadyAsync(cluster.All, TimeSpan.FromSeconds(180));
         Log($"3 nodes + 2 gateways Up and ready {(RouterProcess.Clock.ElapsedMilliseconds - startedAt) / 1000.0:F1} s after the first podman run " +
             $"(time to ready per pod: {string.Join(", ", cluster.All.Select(p => $"{p.Name} {p.TimeToReady}"))})");
+        await cluster.WaitMembershipAsync(up: 5, TimeSpan.FromSeconds(30));
+        Log("every member sees 5 members Up, none unreachable (router_cluster_members, /metrics at each pod IP)");
 
         // 2. A device pushes real video through gateway A (its published port); a consumer watches on gateway B.
         var gatewayA = cluster.Gateways[0];
@@ -91,6 +93,8 @@ public sealed class ManifestClusterContainerTests(ITestOutputHelper output)
         var replacement = await cluster.ReplaceNodeAsync(host);
         await cluster.WaitReadyAsync([replacement], TimeSpan.FromSeconds(120));
         Log($"replacement {replacement.Name} ({replacement.Ip}) Up and ready {(clock.ElapsedMilliseconds - replacedAt) / 1000.0:F1} s after podman run");
+        var agreedAfter = await cluster.WaitMembershipAsync(up: 5, TimeSpan.FromSeconds(60));
+        Log($"rejoined: every member sees 5 members Up, none unreachable, {(clock.ElapsedMilliseconds - replacedAt) / 1000.0:F1} s after podman run (waited {agreedAfter} ms after ready)");
         var afterRejoin = await frames.GapAfterAsync(clock.ElapsedMilliseconds, TimeSpan.FromSeconds(10));
         Log($"frames still flowing after the rejoin (next frame after {afterRejoin} ms); consumer: {frames.Count} frames in timestamp order: {frames.InTimestampOrder()}");
 
