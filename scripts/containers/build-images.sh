@@ -7,18 +7,21 @@
 #   3. the Router image: deploy/docker/router.Dockerfile itself, unchanged, with --build-arg SDK_IMAGE and
 #      RUNTIME_BASE_IMAGE pointing at 1 and 2, tagged with the image name deploy/k8s's manifests use.
 # Steps 1 and 2 are skipped when their image exists (--rebuild-bases redoes them); step 3 always runs (layer cache).
+# The Router image is labelled router.sources with a SHA-256 over the files it is built from (src, assets/media,
+# deploy/docker, the build props, .dockerignore), committed or not.
 # Needs root and scripts/containers/setup.sh. Prints the images and their sizes at the end.
-#   scripts/containers/build-images.sh [--rebuild-bases] [--if-missing]
-#     --if-missing: do nothing when the Router image exists (used by the container test).
+#   scripts/containers/build-images.sh [--rebuild-bases] [--if-stale]
+#     --if-stale: do nothing when the Router image exists and was built from the current files (the container test
+#                 runs this, so it never tests an image of older code).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 rebuild_bases=0
-if_missing=0
+if_stale=0
 for arg in "$@"; do
   case "$arg" in
     --rebuild-bases) rebuild_bases=1 ;;
-    --if-missing) if_missing=1 ;;
+    --if-stale) if_stale=1 ;;
     *) echo "build-images: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -33,9 +36,15 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 command -v podman >/dev/null 2>&1 || { echo "build-images: podman is missing; run scripts/containers/setup.sh" >&2; exit 1; }
 exists() { podman image exists "$1"; }
 
-if (( if_missing )) && exists "$router_image"; then
-  echo "build-images: $router_image exists"
-  exit 0
+sources=$(find src assets/media deploy/docker global.json Directory.Build.props Directory.Packages.props .dockerignore \
+            -type f ! -path '*/bin/*' ! -path '*/obj/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
+if (( if_stale )) && exists "$router_image"; then
+  built_from=$(podman image inspect "$router_image" --format '{{index .Labels "router.sources"}}')
+  if [[ $built_from == "$sources" ]]; then
+    echo "build-images: $router_image is up to date (sources ${sources:0:12})"
+    exit 0
+  fi
+  echo "build-images: $router_image was built from other sources (${built_from:0:12}, now ${sources:0:12}): rebuilding"
 fi
 
 # ---- 1. Debian base --------------------------------------------------------------------------------------------
@@ -114,7 +123,7 @@ echo "build-images: $router_image from deploy/docker/router.Dockerfile"
 start=$SECONDS
 podman build -f deploy/docker/router.Dockerfile \
   --build-arg SDK_IMAGE="$sdk_image" --build-arg RUNTIME_BASE_IMAGE="$base_image" \
-  -t "$router_image" .
+  --label router.sources="$sources" -t "$router_image" .
 echo "build-images: $router_image made in $((SECONDS - start)) s"
 podman image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' \
   | grep -E "^($base_image|$sdk_image|$router_image) " | sed 's/^/build-images: size /'

@@ -12,7 +12,7 @@ namespace Router.Tests.Containers;
 
 /// <summary>
 /// deploy/k8s's cluster in real containers (podman): the built image, the manifests' own environment, ports, probes and
-/// DNS names (<see cref="ManifestCluster"/>). Needs root, podman and the image (built by the test when missing):
+/// DNS names (<see cref="ManifestCluster"/>). Needs root and podman; the test builds the image when it is missing or stale:
 /// <c>scripts/containers/setup.sh</c>, then <c>scripts/containers/test.sh</c>. Prints its figures.
 /// </summary>
 [Trait("Category", "Containers")]
