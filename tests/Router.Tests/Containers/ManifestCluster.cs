@@ -56,6 +56,9 @@ internal sealed class ContainerPod
     /// <summary>Containers restarted because the liveness probe failed (the kubelet's restartCount).</summary>
     public int LivenessRestarts;
 
+    /// <summary>Liveness probes run and failed so far.</summary>
+    public int LivenessProbes, LivenessFailures;
+
     internal CancellationTokenSource Probing { get; } = new();
 
     /// <summary>The container's <c>http</c> port, where the probes and /metrics are.</summary>
@@ -111,6 +114,9 @@ internal sealed class ManifestCluster : IAsyncDisposable
     public List<ContainerPod> Gateways { get; } = [];
 
     public IEnumerable<ContainerPod> All => Nodes.Concat(Gateways);
+
+    /// <summary>Pods replaced by <see cref="ReplaceNodeAsync"/> (their probe counts stay).</summary>
+    public List<ContainerPod> Replaced { get; } = [];
 
     /// <summary>Creates the network and starts every replica of both workloads at once (the StatefulSet's podManagementPolicy is Parallel).</summary>
     public static async Task<ManifestCluster> StartAsync(Manifests manifests, Action<string> log)
@@ -256,7 +262,12 @@ internal sealed class ManifestCluster : IAsyncDisposable
                         _log($"pod {pod.Name} not ready ({probe.Path}: {detail})");
                     }
                 }
-                else if (failures >= probe.FailureThreshold)
+                else
+                {
+                    Interlocked.Increment(ref pod.LivenessProbes);
+                    if (!ok) Interlocked.Increment(ref pod.LivenessFailures);
+                }
+                if (probe.Kind == "livenessProbe" && failures >= probe.FailureThreshold)
                 {
                     Interlocked.Increment(ref pod.LivenessRestarts);
                     _log($"pod {pod.Name}: liveness probe failed {failures} times ({detail}); restarting its container as the kubelet would");
@@ -326,6 +337,7 @@ internal sealed class ManifestCluster : IAsyncDisposable
         await pod.Probing.CancelAsync();
         await Podman.CheckAsync(PodmanTimeout, "rm", "--force", pod.ContainerName);
         var ordinal = Nodes.IndexOf(pod);
+        Replaced.Add(pod);
         var replacement = await StartNodeAsync(ordinal);
         Nodes[ordinal] = replacement;
         return replacement;
