@@ -7,7 +7,7 @@ scripts/setup.sh --with-browser
 dotnet build Router.sln -c Release --no-restore --nologo -v quiet
 log=$(mktemp)
 set +e
-# The container test (Category=Containers: root, podman, a ~6 min image build) runs by hand, scripts/containers/test.sh;
+# The container test (Category=Containers: root, podman, a 6-9 min image build) runs by hand, scripts/containers/test.sh;
 # it is left out unless the arguments bring their own --filter.
 filter=(--filter "Category!=Containers")
 for arg in "$@"; do [[ $arg == --filter* ]] && filter=(); done

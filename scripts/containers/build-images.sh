@@ -51,7 +51,7 @@ fi
 if (( rebuild_bases )) || ! exists "$base_image"; then
   command -v debootstrap >/dev/null 2>&1 || { echo "build-images: debootstrap is missing; run scripts/containers/setup.sh" >&2; exit 1; }
   root=$(mktemp -d /var/tmp/router-debootstrap.XXXXXX)
-  trap 'rm -rf "$root"' EXIT
+  trap 'rm -rf --one-file-system "$root"' EXIT  # never into a /proc or /sys debootstrap left mounted
   echo "build-images: debootstrap --variant=minbase bookworm ($mirror)"
   start=$SECONDS
   debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null
@@ -92,7 +92,7 @@ APT
   rm -rf "$root"/usr/share/{man,info,locale}/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
          "$root"/var/lib/apt/lists/* "$root"/var/log/*.log "$root"/tmp/* "$root"/var/tmp/*
   tar -C "$root" --numeric-owner -c . | podman import -q --change 'CMD ["bash"]' - "$base_image" >/dev/null
-  rm -rf "$root"
+  rm -rf --one-file-system "$root"
   trap - EXIT
   echo "build-images: $base_image made in $((SECONDS - start)) s"
 fi
