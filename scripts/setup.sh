@@ -4,12 +4,19 @@
 #   sources are read by an ffmpeg child process),
 #   with --with-browser, everything the tests need besides: chromium for the headless browser test, kubectl
 #   (Debian's kubernetes-client) for the deploy/k8s tests, unless a kubectl is already on PATH, and GStreamer's RTSP
-#   server with python3-gi and the plugins tests/tools/rtsp_test_server.py uses (videotestsrc, jpegenc, x264enc).
+#   server with python3-gi and the plugins tests/tools/rtsp_test_server.py uses (videotestsrc, jpegenc, x264enc);
+#   with --with-containers, podman and what building and running the images needs (scripts/containers/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_browser=0
-[[ "${1:-}" == "--with-browser" ]] && with_browser=1
+with_containers=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-browser) with_browser=1 ;;
+    --with-containers) with_containers=1 ;;
+  esac
+done
 
 need=()
 dpkg -s libgtk-3-0 >/dev/null 2>&1 || need+=(libgtk-3-0)
@@ -29,6 +36,8 @@ if (( ${#need[@]} )); then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+if (( with_containers )); then scripts/containers/setup.sh; fi
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "setup: the .NET 10 SDK is required (https://dotnet.microsoft.com/download)" >&2

@@ -20,7 +20,7 @@ public sealed class ClusterFaultTests(ITestOutputHelper output)
     private const string EntityId = "acme/robot-01/front";
 
     /// <summary>Records every video_frame a consumer receives: arrival time (ms since start) and device timestamp.</summary>
-    private sealed class Recorder
+    internal sealed class Recorder
     {
         private readonly Stopwatch _clock;
         private readonly List<(long ArrivalMs, long Timestamp)> _frames = [];

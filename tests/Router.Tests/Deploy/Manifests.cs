@@ -243,7 +243,7 @@ public static class Kubectl
         return stdout.Result;
     }
 
-    private static string? Which(string name) =>
+    internal static string? Which(string name) =>
         (System.Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => System.IO.Path.Combine(dir, name)).FirstOrDefault(File.Exists);
 }
