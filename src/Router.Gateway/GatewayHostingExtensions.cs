@@ -32,6 +32,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<ApiKeyStore>();
         services.AddHostedService<ApiKeyFileReloader>();
         services.AddSingleton<FrameIngestor>();
+        services.AddSingleton<RawFrameEncoder>();
         services.AddSingleton<AuthFailureLimiter>();
         services.AddSingleton<IngestAdmission>();
         services.AddSingleton<ConsumerAdmission>();
