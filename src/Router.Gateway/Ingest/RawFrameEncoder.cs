@@ -96,6 +96,9 @@ internal sealed class RawFrameEncoder : IDisposable
     /// <summary>Encodes that may run at once on this gateway.</summary>
     public int Concurrency { get; }
 
+    /// <summary>Cameras waiting in the gateway's queue for an encoding slot now.</summary>
+    public long QueuedAtGateway => _gate.GetStatistics()?.CurrentQueuedCount ?? 0;
+
     /// <summary>Cameras with a frame encoding or waiting now.</summary>
     public int Cameras { get { lock (_lock) return _slots.Count; } }
 
