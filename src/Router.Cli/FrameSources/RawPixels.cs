@@ -43,6 +43,23 @@ internal static class RawPixels
         return (layout, padded);
     }
 
+    /// <summary>
+    /// The frame to send for a decoded image: JPEG of <paramref name="quality"/>, or with <paramref name="raw"/> the raw
+    /// pixels in that format (4:2:0 formats drop an odd last column or row).
+    /// </summary>
+    public static SourceFrame ToSourceFrame(Mat image, int quality, RawPixelFormat? raw)
+    {
+        if (raw is not { } format) return new SourceFrame(JpegEncoder.Encode(image, quality), image.Width, image.Height);
+        int width = image.Width, height = image.Height;
+        if (format is RawPixelFormat.I420 or RawPixelFormat.Nv12 && (width % 2 != 0 || height % 2 != 0))
+        {
+            using var even = new Mat(image, new Rect(0, 0, width & ~1, height & ~1));
+            return ToSourceFrame(even, quality, raw);
+        }
+        var (layout, pixels) = FromBgr(image, format);
+        return new SourceFrame([], width, height) { Raw = new RawFrame(layout, pixels) };
+    }
+
     private static void CopyRows(byte[] from, int fromOffset, int rowBytes, byte[] to, int toOffset, int toStride, int rows)
     {
         for (var y = 0; y < rows; y++) Array.Copy(from, fromOffset + y * rowBytes, to, toOffset + y * toStride, rowBytes);

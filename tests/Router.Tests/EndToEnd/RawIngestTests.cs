@@ -290,4 +290,39 @@ public sealed class RawIngestTests(RawIngestHost fixture) : IClassFixture<RawIng
         var (newStatus, newBody) = await newer.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.True(newStatus == HttpStatusCode.Accepted, newBody);
     }
+
+    [Theory]
+    [InlineData(RawPixelFormat.I420)]
+    [InlineData(RawPixelFormat.Rgba)]
+    [InlineData(RawPixelFormat.Bgr24)]
+    public async Task Router_push_raw_sends_video_frames_that_a_consumer_receives_as_jpegs_of_the_video(RawPixelFormat format)
+    {
+        var camera = $"cli-{RawPixelFormats.Name(format)}";
+        var (consumer, _) = await WsClient.ConsumerAsync(Host, RouterHost.AcmeKey, "raw-cli", $"?camera_id={camera}&format=jpeg");
+        await using var c = consumer;
+        var receiving = consumer.ReceiveUntilAsync(m => m.Type == WebSocketMessageType.Binary, TimeSpan.FromSeconds(30));
+        var settings = new Router.Cli.Push.PushSettings([new Uri(Host.WsBase, "/ws/device")], RouterHost.AcmeKey, "raw-cli", camera, 20, 40,
+            TimeSpan.FromSeconds(25), Router.Cli.Push.PushFormat.Binary);
+        var pusher = new Router.Cli.Push.DevicePusher(settings, TextWriter.Null, TextWriter.Null);
+        int exit;
+        using (var source = new VideoFileFrameSource(Router.Tests.Cli.CliTestMedia.VideoPath, loop: true, quality: 85, raw: format))
+            exit = await pusher.RunAsync(source, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(40));
+        Assert.Equal(0, exit);
+        Assert.Equal(0, pusher.Stats.Rejected);
+        var frame = await receiving;
+        Assert.Null(frame.CloseStatus);
+
+        // The JPEG is one of the video's first 40 frames, seen through the gateway's encoder.
+        using var decoded = Cv2.ImDecode(frame.Data, ImreadModes.Color);
+        var video = Router.Tests.Media.TestMedia.ReadFrames(Router.Tests.Cli.CliTestMedia.VideoPath, 40);
+        try
+        {
+            var closest = video.Min(v => RawFrameEncoderTests.MeanDifference(v, decoded));
+            Assert.True(closest < 6, $"closest video frame differs by {closest:0.00}");
+        }
+        finally
+        {
+            foreach (var v in video) v.Dispose();
+        }
+    }
 }
