@@ -67,7 +67,7 @@ public static class DeviceMessageParser
                 return Error(rawError!);
             return new ParsedFrame(rawCamera, null, rawTs, null) { Raw = new RawFrame(layout, message[pixels..].ToArray()) };
         }
-        if (message.Length > 0 && message[0] != BinaryFrameCodec.FrameType)
+        if (message.Length == 0 || message[0] != BinaryFrameCodec.FrameType)
             return Error("binary message type must be 0x01 (JPEG video frame) or 0x02 (raw video frame)");
         if (!BinaryFrameCodec.TryDecode(message, out var header, out var offset, out var error))
             return new ParsedFrame(null, null, 0, error);

@@ -246,7 +246,7 @@ internal sealed class DeviceWebSocketEndpoint(
             var frame = message.Kind == WebSocketMessageType.Binary ? ParseBinary(message.Span) : ParseText(message.Span);
             if (frame.Error is not null)
             {
-                if (message.Kind == WebSocketMessageType.Binary && message.Span[0] == RawFrameCodec.FrameType)
+                if (message.Kind == WebSocketMessageType.Binary && message.Length > 0 && message.Span[0] == RawFrameCodec.FrameType)
                     RawIngestMetrics.Rejected(session.Tenant, frame.Error.Contains("needs exactly", StringComparison.Ordinal) ? RawIngestMetrics.Length : RawIngestMetrics.Malformed);
                 await SendErrorAsync(frame.Error);
                 continue;

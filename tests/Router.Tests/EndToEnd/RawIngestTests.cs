@@ -192,8 +192,15 @@ public sealed class RawIngestTests(RawIngestHost fixture) : IClassFixture<RawIng
         var (layout, pixels) = RawPixels.FromBgr(original, RawPixelFormat.I420);
         var message = RawFrameCodec.Encode("raw-ws-errors", "c", layout, NextTimestamp(), pixels);
 
-        await device.SendBinaryAsync(message[..^7]);
+        await device.SendBinaryAsync([]); // an empty binary message: an error reply, not a broken connection
         var reply = await device.ReceiveAsync();
+        Assert.Equal("binary message type must be 0x01 (JPEG video frame) or 0x02 (raw video frame)", reply.Json.GetProperty("message").GetString());
+        await device.SendBinaryAsync([RawFrameCodec.FrameType]); // type only
+        reply = await device.ReceiveAsync();
+        Assert.Equal("raw frame header is truncated (source_id/camera_id)", reply.Json.GetProperty("message").GetString());
+
+        await device.SendBinaryAsync(message[..^7]);
+        reply = await device.ReceiveAsync();
         Assert.Equal("raw i420 frame 768×576 needs exactly 663552 bytes of pixels, got 663545", reply.Json.GetProperty("message").GetString());
 
         Assert.True(RawFrameLayout.TryCreate(RawPixelFormat.I420, 1200, 1000, 0, out var big, out _));
