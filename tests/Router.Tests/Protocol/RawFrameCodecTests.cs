@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using CsCheck;
 using Router.Protocol;
+using Router.Tests.Fuzz;
 using Xunit;
 
 namespace Router.Tests.Protocol;
@@ -172,5 +174,31 @@ public sealed class RawFrameCodecTests
         var message = RawFrameCodec.Encode("s", "c", layout, 1, new byte[3]);
         message[4] = 0xFF; // camera_id "c" → invalid UTF-8
         Assert.Equal("raw frame header: source_id/camera_id is not valid UTF-8", DeviceMessageParser.ParseBinary(message).Error);
+    }
+
+    [Fact]
+    public void Mutated_raw_messages_never_throw_and_parse_only_with_exactly_the_layouts_bytes()
+    {
+        var seeds = new List<byte[]>();
+        foreach (var (format, w, h, stride) in new[] { (RawPixelFormat.I420, 8, 4, 0), (RawPixelFormat.Nv12, 6, 2, 8), (RawPixelFormat.Rgba, 3, 2, 16), (RawPixelFormat.Bgr24, 2, 2, 0) })
+        {
+            Assert.True(RawFrameLayout.TryCreate(format, w, h, stride, out var layout, out _));
+            seeds.Add(RawFrameCodec.Encode("robot", "cam", layout, 42, new byte[layout.ByteCount]));
+        }
+        Mutations.RandomOrMutated(seeds, 256).Sample(bytes =>
+        {
+            var parsed = DeviceMessageParser.ParseBinary(bytes);
+            if (parsed.Raw is { } raw)
+            {
+                Assert.Null(parsed.Error);
+                Assert.Equal(raw.Layout.ByteCount, raw.Pixels.Length);
+                Assert.True(RawFrameLayout.TryCreate(raw.Layout.Format, raw.Layout.Width, raw.Layout.Height, raw.Layout.Stride, out var again, out _));
+                Assert.Equal(again, raw.Layout);
+            }
+            else if (parsed.Jpeg is null)
+            {
+                Assert.False(string.IsNullOrEmpty(parsed.Error));
+            }
+        }, iter: Mutations.Iterations);
     }
 }
