@@ -23,7 +23,7 @@ internal static class Program
     private static Task<int> Main(string[] args)
     {
         var scenario = new Option<string>("--scenario") { Description = "fanout (S1), many (S2), slow (S3), crossnode (S4), idle (S5) or all", DefaultValueFactory = _ => "all" };
-        scenario.AcceptOnlyFromAmong([.. AllScenarios, "all", "hostile"]);
+        scenario.AcceptOnlyFromAmong([.. AllScenarios, "all", "hostile", "raw"]);
         // hostile (not part of all): a normal tenant streams while a hostile tenant attacks (Scenarios/Hostile.cs).
         var attacks = new Option<string[]?>("--attacks") { Description = "hostile: attacks to run (bomb bombx8 frameflood authflood heldbodies subscriptionflood subscriptionfloodatlimits; default all)", AllowMultipleArgumentsPerToken = true };
         var attackSeconds = new Option<double?>("--attack-seconds") { Description = "hostile: length of each flood in seconds (default 10)" };
@@ -83,6 +83,12 @@ internal static class Program
                 LogDir = parse.GetValue(logDir) ?? "/tmp/router-bench-logs",
                 RouterEnv = parse.GetValue(routerEnv) ?? [],
             };
+            if (settings.Scenario == "raw") // not part of all: raw frame encode cost and ingest rate (Scenarios/Raw.cs)
+            {
+                if (parse.GetValue(build) && !await BuildServersAsync(settings.Repo, Console.Out, ct)) return 2;
+                try { return await RawScenario.Create(settings, parse.GetValue(output) ?? Path.Combine(docs, "raw.json")).RunAsync(ct); }
+                finally { ServerProcess.KillAll(); }
+            }
             if (settings.Scenario == "hostile")
             {
                 var hostile = new HostileSettings

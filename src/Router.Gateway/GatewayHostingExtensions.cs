@@ -36,6 +36,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<TokensEndpoint>();
         services.AddHostedService<ApiKeyFileReloader>();
         services.AddSingleton<FrameIngestor>();
+        services.AddSingleton<RawFrameEncoder>();
         services.AddSingleton<AuthFailureLimiter>();
         services.AddSingleton<IngestAdmission>();
         services.AddSingleton<ConsumerAdmission>();

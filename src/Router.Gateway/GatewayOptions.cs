@@ -29,6 +29,9 @@ public sealed class GatewayOptions
     /// </summary>
     public int MaxDeviceMessageBytes { get; set; } = 1024 * 1024 + 1024;
 
+    /// <summary>Raw frame ingest (section <c>Router:Gateway:RawIngest</c>): see <see cref="Ingest.RawIngestOptions"/>.</summary>
+    public Ingest.RawIngestOptions RawIngest { get; set; } = new();
+
     /// <summary>
     /// How long <c>GET /v1/sources</c>, the snapshot and the consumer stream's <c>init</c> wait for the cluster (the
     /// camera directory or entity); after it the REST endpoints answer 503 with <c>Retry-After</c>. Default 5 s.

@@ -56,6 +56,8 @@ internal sealed class GatewayOptionsValidator(IOptions<CameraOptions> camera) : 
                 $"{at}:MaxDeviceMessageBytes ({options.MaxDeviceMessageBytes}) must be at least Router:Camera:SizePolicy:HardLimitBytes " +
                 $"({hard}) + {MaxBinaryHeaderBytes} bytes of binary frame header, or a device frame the size policy accepts closes the socket with 1009");
 
+        errors.AddRange(Ingest.RawIngestOptions.Problems(options.RawIngest));
+
         var limits = options.Limits;
         const string l = "Router:Gateway:Limits";
         PositiveCount($"{l}:AuthFailureBurst", limits.AuthFailureBurst);

@@ -98,7 +98,7 @@ public static class BinaryFrameCodec
         return true;
     }
 
-    private static int WriteShortString(string value, Span<byte> destination, string name)
+    internal static int WriteShortString(string value, Span<byte> destination, string name)
     {
         var count = Encoding.UTF8.GetByteCount(value);
         if (count > 255) throw new ArgumentException($"{name} is longer than 255 UTF-8 bytes", name);
@@ -107,7 +107,7 @@ public static class BinaryFrameCodec
         return 1 + count;
     }
 
-    private static bool TryReadShortString(ReadOnlySpan<byte> message, ref int pos, out string value, out string? error)
+    internal static bool TryReadShortString(ReadOnlySpan<byte> message, ref int pos, out string value, out string? error)
     {
         value = string.Empty;
         error = "binary frame header is truncated (source_id/camera_id)";

@@ -8,7 +8,11 @@ namespace Router.Protocol;
 /// <param name="Jpeg">The JPEG bytes (not yet validated, see <see cref="JpegHeader"/>), or null when the message is not a frame.</param>
 /// <param name="TimestampMs">Capture time, Unix epoch ms; 0 or less means "now".</param>
 /// <param name="Error">The error reply for the device (one sentence), or null.</param>
-public readonly record struct ParsedFrame(string? CameraId, byte[]? Jpeg, long TimestampMs, string? Error);
+public readonly record struct ParsedFrame(string? CameraId, byte[]? Jpeg, long TimestampMs, string? Error)
+{
+    /// <summary>A raw frame (message type <c>0x02</c>, <see cref="RawFrameCodec"/>) to be encoded to JPEG, or null; <see cref="Jpeg"/> is null then.</summary>
+    public RawFrame? Raw { get; init; }
+}
 
 /// <summary>
 /// The fields of a device's first message, <c>{"type":"device_auth","api_key","source_id","platform"}</c> (Plexus guide
@@ -50,9 +54,21 @@ public static class DeviceMessageParser
         }
     }
 
-    /// <summary>Parses a binary frame message (<see cref="BinaryFrameCodec"/>); the JPEG bytes are copied into a new array.</summary>
+    /// <summary>
+    /// Parses a binary frame message: a JPEG frame (<see cref="BinaryFrameCodec"/>, type <c>0x01</c>) or a raw frame
+    /// (<see cref="RawFrameCodec"/>, type <c>0x02</c>, in <see cref="ParsedFrame.Raw"/>); the JPEG or pixel bytes are
+    /// copied into a new array. Any other type is an error.
+    /// </summary>
     public static ParsedFrame ParseBinary(ReadOnlySpan<byte> message)
     {
+        if (message.Length > 0 && message[0] == RawFrameCodec.FrameType)
+        {
+            if (!RawFrameCodec.TryDecode(message, out var rawCamera, out var layout, out var rawTs, out var pixels, out var rawError))
+                return Error(rawError!);
+            return new ParsedFrame(rawCamera, null, rawTs, null) { Raw = new RawFrame(layout, message[pixels..].ToArray()) };
+        }
+        if (message.Length == 0 || message[0] != BinaryFrameCodec.FrameType)
+            return Error("binary message type must be 0x01 (JPEG video frame) or 0x02 (raw video frame)");
         if (!BinaryFrameCodec.TryDecode(message, out var header, out var offset, out var error))
             return new ParsedFrame(null, null, 0, error);
         return new ParsedFrame(header.CameraId, message[offset..].ToArray(), header.TimestampMs, null);

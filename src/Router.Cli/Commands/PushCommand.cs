@@ -25,15 +25,16 @@ internal enum PushInputKind
 /// <param name="WebcamIndex">Camera index (webcam only).</param>
 /// <param name="Loop">Start again at the end (file, folder).</param>
 /// <param name="Quality">JPEG quality for re-encoded inputs (file, webcam).</param>
-internal sealed record PushInput(PushInputKind Kind, string? Path, int WebcamIndex, bool Loop, int Quality)
+/// <param name="Raw">Send raw pixels of this format instead of JPEG (file, webcam); null for JPEG.</param>
+internal sealed record PushInput(PushInputKind Kind, string? Path, int WebcamIndex, bool Loop, int Quality, RawPixelFormat? Raw = null)
 {
     /// <summary>Opens the input.</summary>
     /// <exception cref="IOException">It cannot be opened.</exception>
     public IFrameSource Open() => Kind switch
     {
-        PushInputKind.File => new VideoFileFrameSource(Path!, Loop, Quality),
+        PushInputKind.File => new VideoFileFrameSource(Path!, Loop, Quality, Raw),
         PushInputKind.Folder => new JpegFolderFrameSource(Path!, Loop),
-        _ => new WebcamFrameSource(WebcamIndex, Quality),
+        _ => new WebcamFrameSource(WebcamIndex, Quality, Raw),
     };
 }
 
@@ -47,6 +48,7 @@ internal sealed class PushCommand
         File.AcceptExistingOnly();
         Folder.AcceptExistingOnly();
         Format.AcceptOnlyFromAmong("binary", "json");
+        Raw.AcceptOnlyFromAmong([.. RawPixelFormats.Names]);
         Fps.Validators.Add(r => CommonOptions.RequirePositive(r, r.GetValueOrDefault<double?>(), "--fps"));
         Count.Validators.Add(r =>
         {
@@ -63,13 +65,16 @@ internal sealed class PushCommand
 
         Command = new Command("push", "Push live frames to Router's Plexus device WebSocket (/ws/device).")
         {
-            Url, Key, Source, Camera, File, Folder, Webcam, Loop, Fps, Quality, Count, Duration, Format,
+            Url, Key, Source, Camera, File, Folder, Webcam, Loop, Fps, Quality, Count, Duration, Format, Raw,
         };
         CommonOptions.RequireApiKey(Command, Key);
         Command.Validators.Add(result =>
         {
             var inputs = new Option[] { File, Folder, Webcam }.Count(o => result.GetResult(o) is not null);
             if (inputs != 1) result.AddError("Exactly one input is required: --file, --folder or --webcam.");
+            if (result.GetResult(Raw) is null) return;
+            if (result.GetResult(Folder) is not null) result.AddError("--raw needs --file or --webcam (a folder's JPEGs are sent as they are).");
+            if (result.GetValue(Format) == "json") result.AddError("--raw sends binary messages (type 0x02); it cannot be used with --format json.");
         });
     }
 
@@ -134,6 +139,13 @@ internal sealed class PushCommand
         DefaultValueFactory = _ => "binary",
     };
 
+    /// <summary><c>--raw</c>: send raw pixels instead of JPEG.</summary>
+    public Option<string?> Raw { get; } = new("--raw")
+    {
+        Description = "Send raw pixels (device message 0x02) of this format instead of JPEG, encoded by the gateway: i420, rgba, bgr24 (also nv12, bgra, rgb24)",
+        HelpName = "format",
+    };
+
     /// <summary>Binds a successful parse to settings.</summary>
     public PushSettings BindSettings(ParseResult result)
     {
@@ -154,9 +166,10 @@ internal sealed class PushCommand
     {
         var loop = result.GetValue(Loop);
         var quality = result.GetValue(Quality);
-        if (result.GetValue(File) is { } file) return new PushInput(PushInputKind.File, file.FullName, 0, loop, quality);
+        RawPixelFormat? raw = RawPixelFormats.TryParse(result.GetValue(Raw), out var format) ? format : null;
+        if (result.GetValue(File) is { } file) return new PushInput(PushInputKind.File, file.FullName, 0, loop, quality, raw);
         if (result.GetValue(Folder) is { } folder) return new PushInput(PushInputKind.Folder, folder.FullName, 0, loop, quality);
-        return new PushInput(PushInputKind.Webcam, null, result.GetValue(Webcam) ?? 0, loop, quality);
+        return new PushInput(PushInputKind.Webcam, null, result.GetValue(Webcam) ?? 0, loop, quality, raw);
     }
 
     private static Uri[] ParseUrls(ArgumentResult result) => CliUrls.ParseUrlList(result, CliUrls.TryNormalizeDeviceUrl);

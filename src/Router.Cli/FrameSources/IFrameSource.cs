@@ -1,7 +1,11 @@
 namespace Router.Cli.FrameSources;
 
 /// <summary>One frame read from an input: JPEG bytes and the picture size in pixels (0 when unknown).</summary>
-internal readonly record struct SourceFrame(byte[] Jpeg, int Width, int Height);
+internal readonly record struct SourceFrame(byte[] Jpeg, int Width, int Height)
+{
+    /// <summary>Raw pixels to send as a <c>0x02</c> message instead of a JPEG (<c>push --raw</c>); <see cref="Jpeg"/> is empty then.</summary>
+    public Router.Protocol.RawFrame? Raw { get; init; }
+}
 
 /// <summary>
 /// A blocking producer of JPEG frames (video file, JPEG folder, webcam). Reads happen on one dedicated thread

@@ -8,13 +8,19 @@ internal sealed class VideoFileFrameSource : IFrameSource
     private readonly string path;
     private readonly bool loop;
     private readonly int quality;
+    private readonly Router.Protocol.RawPixelFormat? raw;
     private readonly Mat image = new();
     private VideoCapture capture;
 
     /// <summary>Opens <paramref name="path"/>.</summary>
+    /// <param name="path">The video file.</param>
+    /// <param name="loop">Rewind at the end.</param>
+    /// <param name="quality">JPEG quality (1–100).</param>
+    /// <param name="raw">Send raw pixels of this format instead of JPEG (<c>push --raw</c>).</param>
     /// <exception cref="IOException">The file cannot be opened or decoded.</exception>
-    public VideoFileFrameSource(string path, bool loop, int quality)
+    public VideoFileFrameSource(string path, bool loop, int quality, Router.Protocol.RawPixelFormat? raw = null)
     {
+        this.raw = raw;
         this.path = path;
         this.loop = loop;
         this.quality = quality;
@@ -52,7 +58,7 @@ internal sealed class VideoFileFrameSource : IFrameSource
                 if (!capture.Read(image) || image.Empty()) throw new IOException($"cannot read frames from {path}");
             }
         }
-        frame = new SourceFrame(JpegEncoder.Encode(image, quality), image.Width, image.Height);
+        frame = RawPixels.ToSourceFrame(image, quality, raw);
         return true;
     }
 

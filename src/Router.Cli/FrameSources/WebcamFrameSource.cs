@@ -7,12 +7,17 @@ internal sealed class WebcamFrameSource : IFrameSource
 {
     private readonly VideoCapture capture;
     private readonly int quality;
+    private readonly Router.Protocol.RawPixelFormat? raw;
     private readonly Mat image = new();
 
     /// <summary>Opens camera <paramref name="index"/>.</summary>
+    /// <param name="index">Camera index.</param>
+    /// <param name="quality">JPEG quality (1–100).</param>
+    /// <param name="raw">Send raw pixels of this format instead of JPEG (<c>push --raw</c>).</param>
     /// <exception cref="IOException">The camera cannot be opened.</exception>
-    public WebcamFrameSource(int index, int quality)
+    public WebcamFrameSource(int index, int quality, Router.Protocol.RawPixelFormat? raw = null)
     {
+        this.raw = raw;
         this.quality = quality;
         Description = $"webcam {index}";
         capture = new VideoCapture(index);
@@ -39,7 +44,7 @@ internal sealed class WebcamFrameSource : IFrameSource
             frame = default;
             return false; // unplugged or failing: end of input
         }
-        frame = new SourceFrame(JpegEncoder.Encode(image, quality), image.Width, image.Height);
+        frame = RawPixels.ToSourceFrame(image, quality, raw);
         return true;
     }
 

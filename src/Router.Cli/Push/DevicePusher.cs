@@ -283,6 +283,7 @@ internal sealed class DevicePusher
     private byte[] Encode(in CapturedFrame captured)
     {
         var frame = captured.Frame;
+        if (frame.Raw is { } raw) return RawFrameCodec.Encode(settings.SourceId, settings.CameraId, raw.Layout, captured.TimestampMs, raw.Pixels);
         if (settings.Format == PushFormat.Binary)
         {
             var header = new BinaryFrameHeader(settings.SourceId, settings.CameraId, frame.Width, frame.Height, captured.TimestampMs);

@@ -25,8 +25,10 @@ namespace Router.Gateway.Ingest;
 internal sealed class DeviceWebSocketEndpoint(
     ApiKeyStore keys,
     FrameIngestor ingestor,
+    RawFrameEncoder rawEncoder,
     AuthFailureLimiter authFailures,
     IOptions<GatewayOptions> options,
+    IOptions<Router.Actors.Camera.CameraOptions> cameraOptions,
     IHostApplicationLifetime lifetime,
     ILogger<DeviceWebSocketEndpoint> logger)
 {
@@ -164,9 +166,41 @@ internal sealed class DeviceWebSocketEndpoint(
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { }
         }
+        // Raw frames (type 0x02) are encoded to JPEG here, as part of their camera's frame in flight, so a camera sending
+        // faster than the gateway encodes loses its own older frames (RawFrameEncoder has the gateway's bounds).
+        long rawReplaced = 0;
+        async Task EncodeAndIngestAsync(string cameraId, ParsedFrame frame)
+        {
+            var key = new StreamKey(session.Tenant, session.SourceId, cameraId);
+            var raw = frame.Raw!;
+            var encoded = await rawEncoder.EncodeAsync(session.Tenant, RawSlotKey(key), raw);
+            try
+            {
+                switch (encoded.Status)
+                {
+                    case RawEncodeStatus.Encoded:
+                        await ReportVerdictAsync(ingestor.IngestAsync(key, encoded.Jpeg!, frame.TimestampMs, session.Platform, ct));
+                        return;
+                    case RawEncodeStatus.Replaced:
+                        Interlocked.Increment(ref rawReplaced); // reported in the next frames_dropped warning
+                        AdmissionMetrics.FramesDropped(session.Tenant, 1);
+                        return;
+                    case RawEncodeStatus.Failed:
+                        await SendErrorAsync($"frame rejected (Undecodable): {encoded.Message}");
+                        return;
+                    default:
+                        await SendErrorAsync($"frame rejected (Busy): {encoded.Message}");
+                        return;
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException) { }
+        }
         using var flow = new CameraFlowControl<ParsedFrame>(Math.Max(1, limits.MaxCamerasPerDevice), (long)opts.FrameInFlightStaleAfter.TotalMilliseconds,
-            (cameraId, frame) => ReportVerdictAsync(ingestor.IngestAsync(new StreamKey(session.Tenant, session.SourceId, cameraId),
-                frame.Jpeg!, frame.TimestampMs, session.Platform, ct)));
+            (cameraId, frame) => frame.Raw is not null
+                ? EncodeAndIngestAsync(cameraId, frame)
+                : ReportVerdictAsync(ingestor.IngestAsync(new StreamKey(session.Tenant, session.SourceId, cameraId),
+                    frame.Jpeg!, frame.TimestampMs, session.Platform, ct)));
+        var maxPixels = cameraOptions.Value.SizePolicy.MaxPixels;
         // Messages over the rate are answered with one rate_limited error per second (counting them), frames replaced
         // by newer ones with one frames_dropped warning per DropNoticeInterval: reported, never silent, never a flood.
         using var rate = new System.Threading.RateLimiting.TokenBucketRateLimiter(IngestAdmission.PerSecond(limits.DeviceMessagesPerSecond));
@@ -175,7 +209,7 @@ internal sealed class DeviceWebSocketEndpoint(
         var dropped = new NoticeThrottle((long)limits.DropNoticeInterval.TotalMilliseconds);
         while (ws.State == WebSocketState.Open)
         {
-            var receive = WebSocketMessages.ReceiveAsync(ws, opts.MaxDeviceMessageBytes, ct);
+            var receive = WebSocketMessages.ReceiveAsync(ws, opts.MaxDeviceMessageBytes, opts.RawIngest.MaxMessageBytes, ct);
             var first = await Task.WhenAny(receive, stopping, revoked);
             if (first == stopping)
             {
@@ -199,10 +233,14 @@ internal sealed class DeviceWebSocketEndpoint(
             }
             if (message.TooBig)
             {
-                await CloseAsync(() => WebSocketMessages.CloseQuietlyAsync(ws, MessageTooBig, $"message over {opts.MaxDeviceMessageBytes} bytes"));
+                var rawMessage = message.Kind == WebSocketMessageType.Binary && message.Span[0] == RawFrameCodec.FrameType;
+                if (rawMessage) RawIngestMetrics.Rejected(session.Tenant, RawIngestMetrics.Size);
+                var limit = rawMessage ? opts.RawIngest.MaxMessageBytes : opts.MaxDeviceMessageBytes;
+                await CloseAsync(() => WebSocketMessages.CloseQuietlyAsync(ws, MessageTooBig, $"{(rawMessage ? "raw frame " : "")}message over {limit} bytes"));
                 return;
             }
             var now = Environment.TickCount64;
+            if (Interlocked.Exchange(ref rawReplaced, 0) is > 0 and var replacedRaw) dropped.Add(replacedRaw);
             if (dropped.TryTake(now, out var droppedCount))
                 await SendJsonAsync(new
                 {
@@ -227,10 +265,19 @@ internal sealed class DeviceWebSocketEndpoint(
             var frame = message.Kind == WebSocketMessageType.Binary ? ParseBinary(message.Span) : ParseText(message.Span);
             if (frame.Error is not null)
             {
+                if (message.Kind == WebSocketMessageType.Binary && message.Length > 0 && message.Span[0] == RawFrameCodec.FrameType)
+                    RawIngestMetrics.Rejected(session.Tenant, frame.Error.Contains("needs exactly", StringComparison.Ordinal) ? RawIngestMetrics.Length : RawIngestMetrics.Malformed);
                 await SendErrorAsync(frame.Error);
                 continue;
             }
-            if (frame.Jpeg is null) continue; // heartbeat or an unknown type: ignored
+            if (frame.Jpeg is null && frame.Raw is null) continue; // heartbeat or an unknown type: ignored
+            if (frame.Raw is { } raw && raw.Layout.Pixels > maxPixels)
+            {
+                // The pixel limit of the size policy, before any work (the JPEG would be refused by the camera anyway).
+                RawIngestMetrics.Rejected(session.Tenant, RawIngestMetrics.Pixels);
+                await SendErrorAsync($"frame rejected (TooManyPixels): {RawPixelLimitMessage(raw.Layout, maxPixels)}");
+                continue;
+            }
             var cameraId = string.IsNullOrEmpty(frame.CameraId) ? Identifiers.DefaultCameraId : frame.CameraId;
             if (!Identifiers.IsValidCameraId(cameraId, out var cameraError))
             {
@@ -242,6 +289,7 @@ internal sealed class DeviceWebSocketEndpoint(
                 case FlowOutcome.Replaced:
                     dropped.Add();
                     AdmissionMetrics.FramesDropped(session.Tenant, 1);
+                    if (frame.Raw is not null) RawIngestMetrics.Dropped(session.Tenant, RawIngestMetrics.Replaced);
                     break;
                 case FlowOutcome.TooManyCameras:
                     tooManyCameras.Add();
@@ -256,6 +304,13 @@ internal sealed class DeviceWebSocketEndpoint(
             }
         }
     }
+
+    /// <summary>The <see cref="RawFrameEncoder"/> slot of a camera (shared by the device WebSocket and HTTP ingest).</summary>
+    internal static string RawSlotKey(StreamKey key) => $"{key.Tenant}\n{key.SourceId}\n{key.CameraId}";
+
+    /// <summary>The error for a raw frame over the pixel limit.</summary>
+    internal static string RawPixelLimitMessage(in RawFrameLayout layout, long maxPixels) =>
+        $"raw frame {layout.Width}×{layout.Height} is {layout.Pixels} pixels, over the limit of {maxPixels} pixels";
 
     private static ParsedFrame ParseBinary(ReadOnlySpan<byte> message) => DeviceMessageParser.ParseBinary(message);
 

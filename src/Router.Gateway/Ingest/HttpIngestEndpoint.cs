@@ -19,6 +19,7 @@ namespace Router.Gateway.Ingest;
 internal sealed class HttpIngestEndpoint(
     ApiKeyStore keys,
     FrameIngestor ingestor,
+    RawFrameEncoder rawEncoder,
     IngestAdmission admission,
     IOptions<GatewayOptions> gatewayOptions,
     IOptions<CameraOptions> cameraOptions)
@@ -32,14 +33,46 @@ internal sealed class HttpIngestEndpoint(
         if (cameraId.Length == 0) cameraId = Identifiers.DefaultCameraId;
         if (!Identifiers.IsValidCameraId(cameraId, out error)) return BadRequest(error!);
         var contentType = context.Request.ContentType?.Split(';')[0].Trim();
-        if (!string.Equals(contentType, "image/jpeg", StringComparison.OrdinalIgnoreCase))
-            return Results.Json(new { error = "Content-Type must be image/jpeg" }, statusCode: StatusCodes.Status415UnsupportedMediaType);
+        var isRaw = string.Equals(contentType, "application/octet-stream", StringComparison.OrdinalIgnoreCase);
+        if (!isRaw && !string.Equals(contentType, "image/jpeg", StringComparison.OrdinalIgnoreCase))
+            return Results.Json(new { error = "Content-Type must be image/jpeg (or application/octet-stream for raw pixels with format, width and height)" },
+                statusCode: StatusCodes.Status415UnsupportedMediaType);
         long timestamp = 0;
         if (context.Request.Query.TryGetValue("timestamp", out var ts) && !QueryNumbers.TryParseInt64(ts, out timestamp))
             return BadRequest("timestamp must be Unix epoch milliseconds");
 
         var hardLimit = cameraOptions.Value.SizePolicy.HardLimitBytes;
-        if (context.Request.ContentLength > hardLimit) return TooLarge(context.Request.ContentLength.Value, hardLimit);
+        RawFrameLayout? raw = null;
+        if (isRaw)
+        {
+            // Raw pixels: the layout from the query, checked with the pixel limit and the size before the body is read.
+            if (!TryReadRawLayout(context.Request.Query, out var layout, out var rawError))
+            {
+                RawIngestMetrics.Rejected(identity.Tenant, RawIngestMetrics.Malformed);
+                return BadRequest(rawError!);
+            }
+            var maxPixels = cameraOptions.Value.SizePolicy.MaxPixels;
+            if (layout.Pixels > maxPixels)
+            {
+                RawIngestMetrics.Rejected(identity.Tenant, RawIngestMetrics.Pixels);
+                return Results.Json(new { error = DeviceWebSocketEndpoint.RawPixelLimitMessage(layout, maxPixels) }, statusCode: StatusCodes.Status413PayloadTooLarge);
+            }
+            var rawLimit = gatewayOptions.Value.RawIngest.MaxMessageBytes;
+            if (layout.ByteCount > rawLimit)
+            {
+                RawIngestMetrics.Rejected(identity.Tenant, RawIngestMetrics.Size);
+                return Results.Json(new { error = $"raw frame of {layout.ByteCount} bytes is over the raw limit of {rawLimit} bytes" },
+                    statusCode: StatusCodes.Status413PayloadTooLarge);
+            }
+            if (context.Request.ContentLength is { } declaredLength && declaredLength != layout.ByteCount)
+            {
+                RawIngestMetrics.Rejected(identity.Tenant, RawIngestMetrics.Length);
+                return BadRequest(layout.LengthMismatch(declaredLength));
+            }
+            raw = layout;
+            hardLimit = layout.ByteCount;
+        }
+        else if (context.Request.ContentLength > hardLimit) return TooLarge(context.Request.ContentLength.Value, hardLimit);
 
         // Admission per key, before the body is read: requests/s, bytes/s (Content-Length, else the bytes read), and
         // bodies held at once (until the camera's verdict), each a 429 with Retry-After.
@@ -59,7 +92,9 @@ internal sealed class HttpIngestEndpoint(
             deadline.CancelAfter(limits.BodyReadTimeout);
             try
             {
-                body = await ReadBodyAsync(context.Request.Body, hardLimit, deadline.Token);
+                body = raw is { } expected && context.Request.ContentLength is not null
+                    ? await ReadExactlyAsync(context.Request.Body, expected.ByteCount, deadline.Token)
+                    : await ReadBodyAsync(context.Request.Body, hardLimit, deadline.Token);
             }
             catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
             {
@@ -69,11 +104,39 @@ internal sealed class HttpIngestEndpoint(
                     statusCode: StatusCodes.Status408RequestTimeout);
             }
         }
+        if (body is null && raw is { } over)
+        {
+            RawIngestMetrics.Rejected(identity.Tenant, RawIngestMetrics.Length);
+            return BadRequest($"raw {RawPixelFormats.Name(over.Format)} frame {over.Width}×{over.Height} needs exactly {over.ByteCount} bytes of pixels, got more");
+        }
         if (body is null) return TooLarge(null, hardLimit);
         if (context.Request.ContentLength is null)
         {
             using var bytes = admission.AcquireBytes(identity, body.Length, limits.IngestBytesPerSecondPerKey);
             if (!bytes.IsAcquired) return TooManyRequests(Limits.IngestBytes, identity.Tenant, bytes, $"over {limits.IngestBytesPerSecondPerKey} ingest bytes/s for this key");
+        }
+
+        if (raw is { } rawLayout)
+        {
+            if (body.Length != rawLayout.ByteCount)
+            {
+                RawIngestMetrics.Rejected(identity.Tenant, RawIngestMetrics.Length);
+                return BadRequest(rawLayout.LengthMismatch(body.Length));
+            }
+            var key = new StreamKey(identity.Tenant, sourceId, cameraId);
+            var encoded = await rawEncoder.EncodeAsync(identity.Tenant, DeviceWebSocketEndpoint.RawSlotKey(key), new RawFrame(rawLayout, body));
+            switch (encoded.Status)
+            {
+                case RawEncodeStatus.Encoded:
+                    body = encoded.Jpeg!;
+                    break;
+                case RawEncodeStatus.Replaced:
+                    return Results.Json(new { error = encoded.Message }, statusCode: StatusCodes.Status409Conflict);
+                case RawEncodeStatus.Failed:
+                    return BadRequest(encoded.Message!);
+                default:
+                    return Busy(context, encoded.Message!);
+            }
         }
 
         IRouterMessage reply;
@@ -144,11 +207,50 @@ internal sealed class HttpIngestEndpoint(
         }
     }
 
+    /// <summary>
+    /// Reads <c>format</c> (case-insensitive: i420, nv12, rgba, bgra, rgb24, bgr24), <c>width</c>, <c>height</c> and the
+    /// optional <c>stride</c> (bytes per row; default packed rows) into a checked layout.
+    /// </summary>
+    private static bool TryReadRawLayout(IQueryCollection query, out RawFrameLayout layout, out string? error)
+    {
+        layout = default;
+        var formats = query["format"];
+        if (formats.Count != 1 || !RawPixelFormats.TryParse(formats[0], out var format))
+        {
+            error = $"application/octet-stream needs one format parameter: {string.Join(", ", RawPixelFormats.Names)}";
+            return false;
+        }
+        long width = 0, height = 0, stride = 0;
+        if (!query.TryGetValue("width", out var w) || !QueryNumbers.TryParseInt64(w, out width) ||
+            !query.TryGetValue("height", out var h) || !QueryNumbers.TryParseInt64(h, out height))
+        {
+            error = "application/octet-stream needs width and height parameters: integers, in pixels";
+            return false;
+        }
+        if (query.TryGetValue("stride", out var s) && (!QueryNumbers.TryParseInt64(s, out stride) || stride < 0))
+        {
+            error = "stride must be a non-negative integer, in bytes per row (0 or absent: rows are packed)";
+            return false;
+        }
+        return RawFrameLayout.TryCreate(format, width, height, stride, out layout, out error);
+    }
+
     private static IResult BadRequest(string error) => Results.Json(new { error }, statusCode: StatusCodes.Status400BadRequest);
 
     private static IResult TooLarge(long? size, int limit) =>
         Results.Json(new { error = $"frame{(size is null ? "" : $" of {size} bytes")} is over the hard limit of {limit} bytes" },
             statusCode: StatusCodes.Status413PayloadTooLarge);
+
+    /// <summary>
+    /// Reads a raw body whose Content-Length was checked to be <paramref name="length"/> straight into one array of that
+    /// size (no growing buffer, no second copy). Returns a shorter array when the body ends early (refused by the caller).
+    /// </summary>
+    private static async Task<byte[]?> ReadExactlyAsync(Stream body, int length, CancellationToken ct)
+    {
+        var buffer = new byte[length];
+        var read = await body.ReadAtLeastAsync(buffer, length, throwOnEndOfStream: false, ct);
+        return read == length ? buffer : buffer[..read];
+    }
 
     /// <summary>Reads the body; null when it exceeds <paramref name="limit"/> bytes.</summary>
     private static async Task<byte[]?> ReadBodyAsync(Stream body, int limit, CancellationToken ct)

@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace Router.Gateway.Streaming;
 
-/// <summary>One whole WebSocket message read by <see cref="WebSocketMessages.ReceiveAsync"/>.</summary>
+/// <summary>One whole WebSocket message read by <see cref="WebSocketMessages.ReceiveAsync(WebSocket, int, int, CancellationToken)"/>.</summary>
 /// <param name="Kind">Text, binary, or <see cref="WebSocketMessageType.Close"/> when the peer closed.</param>
 /// <param name="Buffer">Pooled buffer holding the message; call <see cref="Dispose"/> to return it.</param>
 /// <param name="Length">Message length in bytes.</param>
@@ -41,8 +41,18 @@ internal static class WebSocketMessages
     };
 
     /// <summary>Reads one whole message of at most <paramref name="maxBytes"/> bytes into a pooled buffer.</summary>
-    public static async Task<ReceivedMessage> ReceiveAsync(WebSocket ws, int maxBytes, CancellationToken ct)
+    public static Task<ReceivedMessage> ReceiveAsync(WebSocket ws, int maxBytes, CancellationToken ct) => ReceiveAsync(ws, maxBytes, maxBytes, ct);
+
+    /// <summary>
+    /// Reads one whole message into a pooled buffer: at most <paramref name="maxRawBytes"/> bytes for a binary message
+    /// whose first byte is <see cref="Router.Protocol.RawFrameCodec.FrameType"/> (a raw frame), else at most
+    /// <paramref name="maxBytes"/>; the limit is chosen as soon as the first byte is in.
+    /// </summary>
+    public static async Task<ReceivedMessage> ReceiveAsync(WebSocket ws, int maxBytes, int maxRawBytes, CancellationToken ct)
     {
+        var kind = WebSocketMessageType.Text;
+        int Limit(int length, byte[] data) =>
+            kind == WebSocketMessageType.Binary && length > 0 && data[0] == Router.Protocol.RawFrameCodec.FrameType ? maxRawBytes : maxBytes;
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         var length = 0;
         try
@@ -51,8 +61,9 @@ internal static class WebSocketMessages
             {
                 if (length == buffer.Length)
                 {
-                    if (length > maxBytes) return new ReceivedMessage(WebSocketMessageType.Binary, buffer, length, true);
-                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBytes + 1));
+                    var limit = Limit(length, buffer);
+                    if (length > limit) return new ReceivedMessage(kind, buffer, length, true);
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
                     buffer.AsSpan(0, length).CopyTo(bigger);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = bigger;
@@ -60,8 +71,9 @@ internal static class WebSocketMessages
                 var result = await ws.ReceiveAsync(buffer.AsMemory(length), ct);
                 if (result.MessageType == WebSocketMessageType.Close)
                     return new ReceivedMessage(WebSocketMessageType.Close, buffer, 0, false);
+                kind = result.MessageType;
                 length += result.Count;
-                if (length > maxBytes) return new ReceivedMessage(result.MessageType, buffer, length, true);
+                if (length > Limit(length, buffer)) return new ReceivedMessage(result.MessageType, buffer, length, true);
                 if (result.EndOfMessage) return new ReceivedMessage(result.MessageType, buffer, length, false);
             }
         }

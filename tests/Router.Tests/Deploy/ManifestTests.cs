@@ -348,6 +348,8 @@ public sealed class ManifestTests
         var bytes = long.Parse(body.TrimEnd('m', 'M')) * 1024 * 1024;
         var camera = RouterConfiguration.Camera(Manifests.Render(kustomization).WorkloadOfRole(GatewayRole).Configuration());
         Assert.True(bytes > camera.SizePolicy.HardLimitBytes, $"proxy-body-size {body} is not above {camera.SizePolicy.HardLimitBytes} bytes");
+        // Raw frames over HTTP (application/octet-stream) up to the raw limit: 1920 × 1080 RGBA by default.
+        Assert.True(bytes >= new Router.Gateway.Ingest.RawIngestOptions().MaxMessageBytes, $"proxy-body-size {body} is below the raw frame limit");
     }
 
     /// <summary>Paths the gateway serves that must stay inside the cluster (probes; metrics list every tenant's cameras).</summary>
