@@ -1,5 +1,6 @@
 using CsCheck;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Primitives;
 using OpenCvSharp;
 using Router.Actors.Camera;
@@ -98,6 +99,23 @@ public sealed class FrameVariantsTests
         Assert.Contains(problems, p => p.StartsWith("Router:Camera:Variants:EncodeConcurrency"));
         Assert.Contains(problems, p => p.StartsWith("Router:Camera:Variants:DefaultQuality"));
         Assert.Empty(CameraOptionsValidator.Problems(new CameraOptions()));
+    }
+
+    [Fact]
+    public void Variant_settings_are_known_to_the_configuration_surface_and_typos_are_refused()
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Router:Camera:Variants:MaxPerCamera"] = "2",
+            ["Router:Camera:Variants:EncodeConcurrency"] = "1",
+            ["Router:Camera:Variants:DefaultQuality"] = "60",
+        }).Build();
+        Assert.Empty(Router.Node.RouterNodeApp.ConfigurationSurface.Problems(configuration, RouterSettingRoles.Gateway));
+        var typo = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Router:Camera:Variants:MaxPerCamra"] = "2",
+        }).Build();
+        Assert.Contains(Router.Node.RouterNodeApp.ConfigurationSurface.Problems(typo, RouterSettingRoles.Gateway), p => p.Contains("MaxPerCamera"));
     }
 
     private static QueryCollection QueryHelpers(string query) =>
