@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 
 namespace Router.Actors.Metrics;
 
@@ -23,8 +25,13 @@ internal static class VariantMetrics
     private static readonly Counter<long> Substituted =
         RouterMeter.Meter.CreateCounter<long>("router.variant.substituted", "{subscription}", "subscriptions given the nearest existing variant, by tenant");
 
-    private static readonly UpDownCounter<long> Active =
-        RouterMeter.Meter.CreateUpDownCounter<long>("router.variant.active", "{variant}", "live variants, by tenant");
+    // A level: an observable gauge read at each scrape, as the other levels (TenantMetrics); the counts live here.
+    private static readonly ConcurrentDictionary<string, StrongBox<long>> ActiveByTenant = new(StringComparer.Ordinal);
+
+    private static readonly ObservableGauge<long> Active =
+        RouterMeter.Meter.CreateObservableGauge("router.variant.active",
+            () => ActiveByTenant.Select(p => new Measurement<long>(Interlocked.Read(ref p.Value.Value), new KeyValuePair<string, object?>("tenant", p.Key))),
+            "{variant}", "live variants, by tenant");
 
     private static KeyValuePair<string, object?> Tenant(string tenant) => new("tenant", tenant);
 
@@ -36,5 +43,6 @@ internal static class VariantMetrics
 
     public static void SubstitutedVariant(string tenant) => Substituted.Add(1, Tenant(tenant));
 
-    public static void Variant(string tenant, int delta) => Active.Add(delta, Tenant(tenant));
+    public static void Variant(string tenant, int delta) =>
+        Interlocked.Add(ref ActiveByTenant.GetOrAdd(tenant, _ => new StrongBox<long>()).Value, delta);
 }

@@ -226,27 +226,44 @@ public sealed class VariantTests(RouterHost host)
         }
     }
 
-    /// <summary>Sums a counter's measurements for one tenant while alive.</summary>
+    /// <summary>
+    /// Sums a counter's measurements for one tenant while alive; for an observable gauge (<c>router.variant.active</c>),
+    /// <see cref="Total"/> is its current value for the tenant.
+    /// </summary>
     private sealed class CounterReader : IDisposable
     {
         private readonly MeterListener _listener = new();
+        private bool _gauge;
         private long _total;
 
         public CounterReader(string name, string tenant)
         {
             _listener.InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == "Router" && instrument.Name == name) l.EnableMeasurementEvents(instrument);
+                if (instrument.Meter.Name != "Router" || instrument.Name != name) return;
+                _gauge = instrument is ObservableGauge<long>;
+                l.EnableMeasurementEvents(instrument);
             };
             _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
             {
                 foreach (var tag in tags)
-                    if (tag.Key == "tenant" && (string?)tag.Value == tenant) Interlocked.Add(ref _total, value);
+                    if (tag.Key == "tenant" && (string?)tag.Value == tenant)
+                    {
+                        if (_gauge) Interlocked.Exchange(ref _total, value);
+                        else Interlocked.Add(ref _total, value);
+                    }
             });
             _listener.Start();
         }
 
-        public long Total => Interlocked.Read(ref _total);
+        public long Total
+        {
+            get
+            {
+                if (_gauge) _listener.RecordObservableInstruments();
+                return Interlocked.Read(ref _total);
+            }
+        }
 
         public void Dispose() => _listener.Dispose();
     }
