@@ -71,7 +71,9 @@ internal sealed class RelayVariants
     public bool Remove(string subscriptionId)
     {
         if (!_subscriptions.Remove(subscriptionId, out var s)) return false;
-        s.Entry.Actor.Tell(new Unsubscribe(_key, subscriptionId));
+        // The last one goes with its variant: the variant's PostStop tells it SubscriptionCompleted (an Unsubscribe
+        // would be lost with the variant's stream before that stream could answer it).
+        if (s.Entry.Subscriptions > 1) s.Entry.Actor.Tell(new Unsubscribe(_key, subscriptionId));
         Release(s.Entry);
         return true;
     }
