@@ -22,25 +22,6 @@ public sealed class RelayVariantTests : TestKit
     private static readonly StreamKey Key = new("acme", "relay-variants", "0");
     private static readonly VariantSpec Small = new(320, 0, 70);
 
-    /// <summary>Acks every signal and frame at once and passes them to a probe.</summary>
-    private sealed class AckingConsumer : ReceiveActor
-    {
-        public AckingConsumer(IActorRef probe)
-        {
-            Receive<SubscriptionStarted>(m =>
-            {
-                Sender.Tell(StreamAck.Instance);
-                probe.Tell(m);
-            });
-            Receive<VideoFrame>(m =>
-            {
-                Sender.Tell(StreamAck.Instance);
-                probe.Tell(m);
-            });
-            ReceiveAny(m => probe.Tell(m));
-        }
-    }
-
     private IActorRef Viewer(TestProbe probe) => Sys.ActorOf(Props.Create(() => new AckingConsumer(probe.Ref)));
 
     /// <summary>Feeds the camera a real frame every 20 ms until disposed.</summary>
