@@ -22,6 +22,7 @@ internal sealed class CameraVariantActor : ReceiveActor
 {
     private readonly StreamKey _key;
     private readonly VariantSpec _spec;
+    private readonly VariantSpec _encodeSpec;
     private readonly VariantEncodeGate _gate;
     private readonly FrameFanOut _fanOut;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -31,13 +32,15 @@ internal sealed class CameraVariantActor : ReceiveActor
     private bool _failureLogged;
 
     /// <param name="key">The camera.</param>
-    /// <param name="spec">The variant, with its quality.</param>
-    /// <param name="options">Camera settings (fan-out ack timeouts).</param>
+    /// <param name="spec">The variant as asked for (quality 0: <see cref="VariantOptions.DefaultQuality"/>, and frames
+    /// that fit its bounds pass through unchanged, see <see cref="VariantSpec.PassesThrough"/>).</param>
+    /// <param name="options">Camera settings (fan-out ack timeouts, <see cref="CameraOptions.Variants"/>).</param>
     /// <param name="gate">The gateway's encode bound.</param>
     public CameraVariantActor(StreamKey key, VariantSpec spec, CameraOptions options, VariantEncodeGate gate)
     {
         _key = key;
         _spec = spec;
+        _encodeSpec = spec.WithDefaultQuality(options.Variants.DefaultQuality);
         _gate = gate;
         _fanOut = new FrameFanOut(Context, options, notifyOwner: true);
         Receive<VariantSubscribe>(HandleSubscribe);
@@ -70,24 +73,26 @@ internal sealed class CameraVariantActor : ReceiveActor
     {
         var initial = msg.Latest is not null && _lastEncoded is not null && _lastEncoded.TimestampMs >= msg.Latest.TimestampMs ? _lastEncoded : null;
         _fanOut.Add(msg.Request, initial);
-        if (initial is null && msg.Latest is not null && !_encoding) StartEncode(msg.Latest);
+        if (initial is null && msg.Latest is not null && !_encoding) HandleSourceFrame(msg.Latest);
     }
 
     private void HandleSourceFrame(VideoFrame frame)
     {
-        if (!_encoding)
+        if (_encoding)
         {
-            StartEncode(frame);
+            if (_pending is not null) VariantMetrics.DroppedFrame(_key.Tenant);
+            _pending = frame;
             return;
         }
-        if (_pending is not null) VariantMetrics.DroppedFrame(_key.Tenant);
-        _pending = frame;
+        // A frame that fits and needs no quality change (e.g. width=1920 of a 640-wide camera) goes on as it is.
+        if (_spec.PassesThrough(frame.Width, frame.Height)) Publish(frame);
+        else StartEncode(frame);
     }
 
     private void StartEncode(VideoFrame frame)
     {
         _encoding = true;
-        var spec = _spec;
+        var spec = _encodeSpec;
         _gate.RunAsync(() => FrameVariants.Encode(frame, spec)).PipeTo(Self,
             success: encoded => new Encoded(encoded, null),
             failure: e => new Encoded(null, e));
@@ -99,8 +104,7 @@ internal sealed class CameraVariantActor : ReceiveActor
         if (msg.Frame is not null)
         {
             VariantMetrics.Encoded(_key.Tenant);
-            _lastEncoded = msg.Frame;
-            _fanOut.Publish(msg.Frame);
+            Publish(msg.Frame);
         }
         else
         {
@@ -112,7 +116,13 @@ internal sealed class CameraVariantActor : ReceiveActor
         if (_pending is null) return;
         var next = _pending;
         _pending = null;
-        StartEncode(next);
+        HandleSourceFrame(next);
+    }
+
+    private void Publish(VideoFrame frame)
+    {
+        _lastEncoded = frame;
+        _fanOut.Publish(frame);
     }
 
     private sealed record Encoded(VideoFrame? Frame, Exception? Error) : INoSerializationVerificationNeeded;

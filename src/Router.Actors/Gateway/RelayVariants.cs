@@ -47,7 +47,8 @@ internal sealed class RelayVariants
     public void Add(Subscribe request, VideoFrame? latest)
     {
         if (_subscriptions.ContainsKey(request.SubscriptionId)) return;
-        var spec = request.Variant!.WithDefaultQuality(_options.Variants.DefaultQuality);
+        // Keyed as asked (quality 0: the default, and frames that fit pass through unchanged; see CameraVariantActor).
+        var spec = request.Variant!;
         if (!_variants.TryGetValue(spec, out var entry))
         {
             if (_variants.Count >= _options.Variants.MaxPerCamera)

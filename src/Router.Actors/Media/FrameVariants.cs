@@ -34,6 +34,12 @@ public sealed record VariantSpec(int MaxWidth, int MaxHeight, int Quality)
         return (Math.Clamp((int)Math.Round(width * scale), 1, width), Math.Clamp((int)Math.Round(height * scale), 1, height));
     }
 
+    /// <summary>
+    /// True when this variant of a <paramref name="width"/> × <paramref name="height"/> frame is the frame itself: it
+    /// fits the bounds already and no quality was asked for. Such frames are passed on unchanged, without an encode.
+    /// </summary>
+    public bool PassesThrough(int width, int height) => Quality == 0 && TargetSize(width, height) == (width, height);
+
     /// <summary>This spec with a quality: <paramref name="defaultQuality"/> when none was asked for.</summary>
     public VariantSpec WithDefaultQuality(int defaultQuality) => Quality > 0 ? this : this with { Quality = defaultQuality };
 

@@ -79,7 +79,7 @@ internal sealed class SourcesEndpoints(
         if (snapshot.Frame is null) return Results.Json(new { error = "no frame yet" }, statusCode: StatusCodes.Status404NotFound);
         context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers["X-Frame-Timestamp"] = snapshot.Frame.TimestampMs.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (variant is null) return Results.Bytes(snapshot.Frame.Jpeg, "image/jpeg");
+        if (variant is null || variant.PassesThrough(snapshot.Frame.Width, snapshot.Frame.Height)) return Results.Bytes(snapshot.Frame.Jpeg, "image/jpeg");
         var frame = await EncodeVariantAsync(snapshot.Frame, variant, context.RequestAborted);
         if (frame is null)
         {

@@ -91,4 +91,23 @@ public sealed class RelayVariantTests : TestKit
         tiny.ReceiveN(5, TimeSpan.FromSeconds(5));
         ExpectFrameOfWidth(tiny, 80);
     }
+
+    [Fact]
+    public void A_variant_the_frames_fit_already_passes_them_through_unchanged()
+    {
+        var camera = Sys.ActorOf(CameraActor.Props(Key.EntityId, new CameraOptions(), PullSourceCatalog.Empty, CreateTestProbe().Ref));
+        var relays = Sys.ActorOf(CameraRelaysActor.Props(camera, new CameraOptions()));
+        using var feed = Feed(camera);
+        var wide = CreateTestProbe();
+        var requalified = CreateTestProbe();
+        relays.Tell(new Subscribe(Key, "wide", Viewer(wide), 0) { Variant = new VariantSpec(4000, 0, 0) });
+        relays.Tell(new Subscribe(Key, "requalified", Viewer(requalified), 0) { Variant = new VariantSpec(4000, 0, 30) });
+
+        var passed = wide.FishForMessage<VideoFrame>(_ => true, TimeSpan.FromSeconds(5));
+        Assert.False(passed.Reencoded); // the camera's own frame, not an encode
+        Assert.Contains(passed.Jpeg, TestFrames.Vtest);
+        var encoded = requalified.FishForMessage<VideoFrame>(_ => true, TimeSpan.FromSeconds(5));
+        Assert.True(encoded.Reencoded); // a quality was asked for: encoded at the frame's size
+        Assert.Equal((TestFrames.Width, TestFrames.Height), (encoded.Width, encoded.Height));
+    }
 }

@@ -179,8 +179,10 @@ public sealed class VariantTests(RouterHost host)
         Assert.Equal((160, 120), (w2, h2));
         var (w3, h3, _) = await Snapshot("?width=640&height=120"); // the tighter bound wins
         Assert.Equal((160, 120), (w3, h3));
-        var (w4, h4, _) = await Snapshot("?width=4000"); // never upscaled
-        Assert.Equal((TestFrames.Width, TestFrames.Height), (w4, h4));
+        var (w4, h4, sameBytes) = await Snapshot("?width=4000"); // never upscaled; fits already: the frame itself
+        Assert.Equal((TestFrames.Width, TestFrames.Height, fullBytes), (w4, h4, sameBytes));
+        var (w6, h6, _) = await Snapshot("?width=4000&quality=30"); // a quality asked for: re-encoded at full size
+        Assert.Equal((TestFrames.Width, TestFrames.Height), (w6, h6));
         var (w5, h5, lowBytes) = await Snapshot("?quality=10"); // same size, lower quality
         Assert.Equal((TestFrames.Width, TestFrames.Height), (w5, h5));
         Assert.True(lowBytes < fullBytes / 2, $"quality=10 gave {lowBytes} bytes against {fullBytes}");
