@@ -23,7 +23,7 @@ internal static class Program
     private static Task<int> Main(string[] args)
     {
         var scenario = new Option<string>("--scenario") { Description = "fanout (S1), many (S2), slow (S3), crossnode (S4), idle (S5) or all", DefaultValueFactory = _ => "all" };
-        scenario.AcceptOnlyFromAmong([.. AllScenarios, "all", "hostile", "raw"]);
+        scenario.AcceptOnlyFromAmong([.. AllScenarios, "all", "hostile", "raw", "variants"]);
         // hostile (not part of all): a normal tenant streams while a hostile tenant attacks (Scenarios/Hostile.cs).
         var attacks = new Option<string[]?>("--attacks") { Description = "hostile: attacks to run (bomb bombx8 frameflood authflood heldbodies subscriptionflood subscriptionfloodatlimits; default all)", AllowMultipleArgumentsPerToken = true };
         var attackSeconds = new Option<double?>("--attack-seconds") { Description = "hostile: length of each flood in seconds (default 10)" };
@@ -136,6 +136,7 @@ internal static class Program
                         case "slow": await runner.SlowAsync(ct); break;
                         case "crossnode": await runner.CrossNodeAsync(ct); break;
                         case "idle": await runner.IdleAsync(ct); break;
+                        case "variants": await new VariantScenario(ctx, results).RunAsync(ct); break; // not part of all
                     }
                 }
             }

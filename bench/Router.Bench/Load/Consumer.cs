@@ -107,11 +107,14 @@ internal sealed class Consumer(int id, CameraLedger ledger, string format, RunSt
 
     public Task? Loop { get; private set; }
 
+    /// <summary>More query parameters of the stream URL, e.g. <c>&amp;width=320</c> (a variant); empty for none.</summary>
+    public string ExtraQuery { get; init; } = "";
+
     /// <summary>Connects, authenticates and waits for init.</summary>
     /// <exception cref="InvalidOperationException">Refused, or no init.</exception>
     public async Task ConnectAsync(Uri wsBase, string apiKey, ConnectOptions options, HttpMessageInvoker? shared, CancellationToken ct)
     {
-        var uri = new Uri(wsBase, $"/v1/sources/{Uri.EscapeDataString(Ledger.SourceId)}/video/stream?camera_id={Uri.EscapeDataString(Ledger.CameraId)}&format={format}");
+        var uri = new Uri(wsBase, $"/v1/sources/{Uri.EscapeDataString(Ledger.SourceId)}/video/stream?camera_id={Uri.EscapeDataString(Ledger.CameraId)}&format={format}{ExtraQuery}");
         var invoker = shared ?? (_invoker = Connector.CreateInvoker(options, ep => LocalEndPoint = ep));
         _ws = await Connector.ConnectAsync(uri, invoker, options, ct);
         await _ws.SendAsync(PlexusJson.BuildConsumerAuth(apiKey), WebSocketMessageType.Text, true, ct);

@@ -105,6 +105,7 @@ internal sealed class BenchResults
     public List<SlowVerdict> SlowVerdicts { get; set; } = [];
     public CrossNodeResult? CrossNode { get; set; }
     public List<IdleResult> Idle { get; set; } = [];
+    public List<FanoutRow> Variants { get; set; } = [];
     public List<string> Skipped { get; set; } = [];
     public List<string> Notes { get; set; } = [];
 }

@@ -21,6 +21,8 @@ internal sealed record FanoutSpec
     public int SlowReceiveBufferBytes { get; init; } = 16 * 1024;
     /// <summary>After the window: stall the slow consumers this long, then resume and check newest-on-resume.</summary>
     public TimeSpan Stall { get; init; }
+    /// <summary>More query parameters of every consumer's stream URL (e.g. <c>&amp;width=320</c>, a variant).</summary>
+    public string ConsumerQuery { get; init; } = "";
 }
 
 /// <summary>Runs one measurement: connect consumers and devices, warm up, measure a fixed window, tear down.</summary>
@@ -46,7 +48,7 @@ internal static class Measure
             for (var j = 0; j < spec.ConsumersPerCamera; j++)
             {
                 var slow = ledger == ledgers[0] && j < spec.SlowConsumers;
-                consumers.Add(new Consumer(id++, ledger, spec.Format, run, slow ? spec.SlowInterval : TimeSpan.Zero));
+                consumers.Add(new Consumer(id++, ledger, spec.Format, run, slow ? spec.SlowInterval : TimeSpan.Zero) { ExtraQuery = spec.ConsumerQuery });
             }
         var devices = ledgers.Select((l, i) => new Device(l, ctx.Frames, spec.Fps, i * 7)).ToList();
         using var stopAll = CancellationTokenSource.CreateLinkedTokenSource(ct);

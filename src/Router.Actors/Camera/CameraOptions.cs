@@ -67,4 +67,7 @@ public sealed class CameraOptions
 
     /// <summary>Size policy limits (pass-through and hard limit, in bytes).</summary>
     public SizePolicyOptions SizePolicy { get; set; } = new();
+
+    /// <summary>Consumers' picture variants on a gateway (<c>Router:Camera:Variants</c>): how many per camera, encode concurrency, default quality.</summary>
+    public Gateway.VariantOptions Variants { get; set; } = new();
 }

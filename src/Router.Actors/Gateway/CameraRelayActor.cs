@@ -31,6 +31,7 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
     private readonly TimeSpan _latestMaxAge;
     private readonly long _stallTimeoutMs;
     private readonly FrameFanOut _fanOut;
+    private readonly RelayVariants _variants;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private string? _upstreamId;
     private IActorRef? _upstreamStage;
@@ -53,10 +54,11 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
         _order = new FrameOrder(options.LatestFrameMaxAge);
         _stallTimeoutMs = options.RelayStallTimeout > TimeSpan.Zero ? (long)options.RelayStallTimeout.TotalMilliseconds : 0;
         _fanOut = new FrameFanOut(Context, options, notifyOwner: true);
+        _variants = new RelayVariants(Context, key, options);
 
         Receive<Subscribe>(HandleLocalSubscribe);
-        Receive<Unsubscribe>(m => { if (_fanOut.Remove(m.SubscriptionId)) AskToStopWhenUnused(); });
-        Receive<Terminated>(m => { if (_fanOut.RemoveSubscriber(m.ActorRef) > 0) AskToStopWhenUnused(); });
+        Receive<Unsubscribe>(m => { if (_fanOut.Remove(m.SubscriptionId) || _variants.Remove(m.SubscriptionId)) AskToStopWhenUnused(); });
+        Receive<Terminated>(m => { if (_fanOut.RemoveSubscriber(m.ActorRef) + _variants.RemoveSubscriber(m.ActorRef) > 0) AskToStopWhenUnused(); });
         Receive<StopRelay>(_ => HandleStop());
         Receive<FrameFanOut.StreamEnded>(_fanOut.HandleStreamEnded);
         Receive<LivenessTick>(_ => HandleLivenessTick());
@@ -107,7 +109,8 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
     private void HandleLocalSubscribe(Subscribe msg)
     {
         var initial = _latest is not null && Environment.TickCount64 - _order.LastPassedTicks < _latestMaxAge.TotalMilliseconds ? _latest : null;
-        _fanOut.Add(msg, initial);
+        if (msg.Variant is not null) _variants.Add(msg, initial); // encoded once per frame for all its consumers
+        else _fanOut.Add(msg, initial);
     }
 
     private void SubscribeUpstream()
@@ -159,6 +162,7 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
         if (!_order.TryPass(frame.TimestampMs, Environment.TickCount64)) return;
         _latest = frame;
         _fanOut.Publish(frame);
+        _variants.Publish(frame);
     }
 
     private void HandleUpstreamEnded(string subscriptionId, string reason, TimeSpan delay)
@@ -180,7 +184,7 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
     /// <summary>No upstream frame for the stall timeout: ask the camera whether it has newer frames than ours.</summary>
     private void HandleLivenessTick()
     {
-        if (_upstreamStage is null || _fanOut.Count == 0 || Environment.TickCount64 - _lastUpstreamTicks < _stallTimeoutMs) return;
+        if (_upstreamStage is null || LocalSubscriptions == 0 || Environment.TickCount64 - _lastUpstreamTicks < _stallTimeoutMs) return;
         _region.Tell(new GetCameraStatus(_key));
     }
 
@@ -194,16 +198,19 @@ internal sealed class CameraRelayActor : ReceiveActor, IWithTimers
         SubscribeUpstream();
     }
 
+    /// <summary>Subscriptions of this gateway's consumers: full-size and variants.</summary>
+    private int LocalSubscriptions => _fanOut.Count + _variants.Count;
+
     /// <summary>Unused: ask the parent to stop this relay (it buffers subscriptions for the camera meanwhile).</summary>
     private void AskToStopWhenUnused()
     {
-        if (_fanOut.Count == 0) Context.Parent.Tell(new RelayIdle(_key));
+        if (LocalSubscriptions == 0) Context.Parent.Tell(new RelayIdle(_key));
     }
 
     /// <summary>The parent stops this relay; a subscription that arrived since <see cref="RelayIdle"/> cancels it.</summary>
     private void HandleStop()
     {
-        if (_fanOut.Count == 0) Context.Stop(Self);
+        if (LocalSubscriptions == 0) Context.Stop(Self);
         else Context.Parent.Tell(new RelayStopCancelled(_key));
     }
 

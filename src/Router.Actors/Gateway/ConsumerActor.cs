@@ -43,6 +43,7 @@ public sealed class ConsumerActor : ReceiveActor, IWithTimers
     private readonly TimeSpan _latestMaxAge;
     private readonly Func<long> _clock;
     private readonly TimeSpan _startTimeout;
+    private readonly Media.VariantSpec? _variant;
     private readonly HashSet<StreamKey> _retrying = [];
     private readonly Dictionary<StreamKey, string> _subscriptions = new();
     private readonly Dictionary<StreamKey, FrameOrder> _order = new();
@@ -59,9 +60,10 @@ public sealed class ConsumerActor : ReceiveActor, IWithTimers
     /// <param name="latestMaxAge">See <see cref="FrameOrder"/> (<c>Router:Camera:LatestFrameMaxAge</c>).</param>
     /// <param name="clock">Milliseconds of a monotonic clock; <see cref="Environment.TickCount64"/> unless a test replaces it.</param>
     /// <param name="startTimeout">See <see cref="DefaultStartTimeout"/> (the default when null).</param>
+    /// <param name="variant">The smaller picture asked for (shared per camera by the gateway's relay), or null for full size.</param>
     public ConsumerActor(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
         IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null,
-        TimeSpan? startTimeout = null)
+        TimeSpan? startTimeout = null, Media.VariantSpec? variant = null)
     {
         _tenant = tenant;
         _sourceId = sourceId;
@@ -73,6 +75,7 @@ public sealed class ConsumerActor : ReceiveActor, IWithTimers
         _latestMaxAge = latestMaxAge;
         _clock = clock ?? (() => Environment.TickCount64);
         _startTimeout = startTimeout ?? DefaultStartTimeout;
+        _variant = variant;
 
         Receive<CameraCameOnline>(m => { if (!_subscriptions.ContainsKey(m.Key)) SubscribeTo(m.Key); });
         Receive<SubscriptionStarted>(HandleStarted);
@@ -86,8 +89,8 @@ public sealed class ConsumerActor : ReceiveActor, IWithTimers
     /// <summary>Props of a <see cref="ConsumerActor"/>; the parameters are the constructor's.</summary>
     public static Props Props(string tenant, string sourceId, IReadOnlyList<string>? cameraIds, double maxFps,
         IActorRef relays, IActorRef directory, IFrameOutlet outlet, TimeSpan latestMaxAge, Func<long>? clock = null,
-        TimeSpan? startTimeout = null) =>
-        Akka.Actor.Props.Create(() => new ConsumerActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet, latestMaxAge, clock, startTimeout));
+        TimeSpan? startTimeout = null, Media.VariantSpec? variant = null) =>
+        Akka.Actor.Props.Create(() => new ConsumerActor(tenant, sourceId, cameraIds, maxFps, relays, directory, outlet, latestMaxAge, clock, startTimeout, variant));
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -112,7 +115,7 @@ public sealed class ConsumerActor : ReceiveActor, IWithTimers
         else _relays.Tell(new Unsubscribe(key, _subscriptions[key])); // a retry or re-subscription replaces the old one
         var id = $"{Self.Path.Uid}-{++_counter}";
         _subscriptions[key] = id;
-        _relays.Tell(new Subscribe(key, id, Self, _maxFps));
+        _relays.Tell(new Subscribe(key, id, Self, _maxFps) { Variant = _variant });
         if (_startTimeout > TimeSpan.Zero) Timers.StartSingleTimer(("start", key), new StartTimedOut(key, id), _startTimeout);
     }
 

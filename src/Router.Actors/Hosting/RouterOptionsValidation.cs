@@ -171,6 +171,7 @@ public sealed class CameraOptionsValidator : IValidateOptions<CameraOptions>
         if (options.NewCameraBurstPerTenant < 1)
             errors.Add($"{at}:NewCameraBurstPerTenant ({options.NewCameraBurstPerTenant}) must be at least 1");
         errors.AddRange(SizePolicyOptions.Problems(options.SizePolicy, $"{at}:SizePolicy"));
+        errors.AddRange(Gateway.VariantOptions.Problems(options.Variants, $"{at}:Variants"));
         return errors;
     }
 }

@@ -82,7 +82,14 @@ public sealed record FrameRejected(FrameRejectReason Reason, string Message) : I
 /// <param name="SubscriptionId">Unique per subscriber and camera; used to unsubscribe and in the stream's signals.</param>
 /// <param name="Subscriber">The actor that receives the frames; watched by the entity.</param>
 /// <param name="MaxFps">Rate cap for this subscription in frames per second; 0 means no cap.</param>
-internal sealed record Subscribe(StreamKey Key, string SubscriptionId, IActorRef Subscriber, double MaxFps) : ICameraCommand;
+internal sealed record Subscribe(StreamKey Key, string SubscriptionId, IActorRef Subscriber, double MaxFps) : ICameraCommand
+{
+    /// <summary>
+    /// The smaller picture a consumer asked for, or null for the full-size frames. Read only by the gateway's relay
+    /// (<see cref="Gateway.CameraRelayActor"/>), never sent over remoting (the relay's own upstream subscription has none).
+    /// </summary>
+    public Media.VariantSpec? Variant { get; init; }
+}
 
 /// <summary>End a subscription made with <see cref="Subscribe"/>; unknown ids are ignored.</summary>
 internal sealed record Unsubscribe(StreamKey Key, string SubscriptionId) : ICameraCommand, IDeadLetterSuppression;

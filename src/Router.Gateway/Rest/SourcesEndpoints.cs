@@ -2,11 +2,14 @@ using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Router.Actors.Camera;
 using Router.Actors.Directory;
 using Router.Actors.Hosting;
 using Router.Actors.Identity;
+using Router.Actors.Media;
 using Router.Actors.Messages;
 using Router.Gateway.Security;
+using Router.Gateway.Streaming;
 using Router.Protocol;
 
 namespace Router.Gateway.Rest;
@@ -18,12 +21,17 @@ namespace Router.Gateway.Rest;
 /// Both need a bearer key with the <c>view</c> scope, or a viewer token: it lists only the sources and cameras it
 /// allows, and a snapshot outside them gets 403 naming the source_id or camera_id. When the cluster does not answer within
 /// <see cref="GatewayOptions.QueryTimeout"/> they answer 503 (<see cref="AskTimeoutFilter"/>).
+/// The snapshot takes <c>width</c>, <c>height</c> and <c>quality</c> like the consumer WebSocket
+/// (<see cref="ConsumerRequestParser.TryParseVariant"/>); such a snapshot is encoded on this gateway under its variant
+/// encode bound (<see cref="VariantEncodeGate"/>), and answers 503 when no slot is free within the query timeout.
 /// </summary>
 internal sealed class SourcesEndpoints(
     ApiKeyStore keys,
     IRequiredActor<CameraDirectory> directory,
     IRequiredActor<CameraRegion> region,
-    IOptions<GatewayOptions> options)
+    IOptions<GatewayOptions> options,
+    ActorSystem system,
+    IOptions<CameraOptions> cameraOptions)
 {
     public async Task<IResult> ListAsync(HttpContext context)
     {
@@ -68,12 +76,38 @@ internal sealed class SourcesEndpoints(
             return Results.Json(new { error = idError }, statusCode: StatusCodes.Status400BadRequest);
         if (identity.Grant?.Refusal(sourceId, [cameraId]) is { } refusal)
             return Results.Json(new { error = refusal }, statusCode: StatusCodes.Status403Forbidden);
+        if (!ConsumerRequestParser.TryParseVariant(context.Request.Query, out var variant, out var variantError))
+            return Results.Json(new { error = variantError }, statusCode: StatusCodes.Status400BadRequest);
         var snapshot = await region.ActorRef.Ask<Snapshot>(new GetSnapshot(new StreamKey(identity.Tenant, sourceId, cameraId)),
             options.Value.QueryTimeout, context.RequestAborted);
         if (snapshot.Frame is null) return Results.Json(new { error = "no frame yet" }, statusCode: StatusCodes.Status404NotFound);
         context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers["X-Frame-Timestamp"] = snapshot.Frame.TimestampMs.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Results.Bytes(snapshot.Frame.Jpeg, "image/jpeg");
+        if (variant is null || variant.PassesThrough(snapshot.Frame.Width, snapshot.Frame.Height)) return Results.Bytes(snapshot.Frame.Jpeg, "image/jpeg");
+        var frame = await EncodeVariantAsync(snapshot.Frame, variant, context.RequestAborted);
+        if (frame is null)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return Results.Json(new { error = "variant encoding is busy on this gateway; try again" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        return Results.Bytes(frame.Jpeg, "image/jpeg");
+    }
+
+    /// <summary>The variant of <paramref name="frame"/>, or null when no encode slot was free within the query timeout.</summary>
+    private async Task<VideoFrame?> EncodeVariantAsync(VideoFrame frame, VariantSpec variant, CancellationToken aborted)
+    {
+        var variants = cameraOptions.Value.Variants;
+        var spec = variant.WithDefaultQuality(variants.DefaultQuality);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        deadline.CancelAfter(options.Value.QueryTimeout);
+        try
+        {
+            return await VariantEncodeGate.For(system, variants).RunAsync(() => FrameVariants.Encode(frame, spec), deadline.Token);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     private const string SnapshotSuffix = "/snapshot.jpg";

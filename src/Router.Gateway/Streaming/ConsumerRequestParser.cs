@@ -1,3 +1,4 @@
+using Router.Actors.Media;
 using Router.Protocol;
 
 namespace Router.Gateway.Streaming;
@@ -9,7 +10,9 @@ namespace Router.Gateway.Streaming;
 /// <param name="Timeout">Stream duration; null means the gateway's default.</param>
 /// <param name="MaxFps">Rate cap per camera in frames per second; 0 means none, otherwise within
 /// <see cref="ConsumerRequestParser.MinMaxFps"/>–<see cref="ConsumerRequestParser.MaxMaxFps"/>.</param>
-internal sealed record StreamRequest(string SourceId, IReadOnlyList<string>? CameraIds, FrameFormat Format, TimeSpan? Timeout, double MaxFps);
+/// <param name="Variant">The smaller picture asked for with <c>width</c>, <c>height</c>, <c>quality</c>; null for full size.</param>
+internal sealed record StreamRequest(string SourceId, IReadOnlyList<string>? CameraIds, FrameFormat Format, TimeSpan? Timeout, double MaxFps,
+    VariantSpec? Variant = null);
 
 /// <summary>
 /// Parses the consumer WebSocket's query parameters (its auth message: <see cref="ConsumerMessageParser"/>). Never
@@ -64,7 +67,40 @@ internal static class ConsumerRequestParser
             error = "max_fps must be a number between 0.01 and 1000";
             return null;
         }
+        if (!TryParseVariant(query, out var variant, out error)) return null;
+        return new StreamRequest(sourceId, cameras.Count == 0 ? null : cameras, format, timeout, maxFps, variant);
+    }
+
+    /// <summary>
+    /// Parses <c>width</c> and <c>height</c> (whole pixels, <see cref="VariantSpec.MinSide"/>–<see cref="VariantSpec.MaxSide"/>)
+    /// and <c>quality</c> (1–100), each at most once, for the consumer WebSocket and <c>snapshot.jpg</c>.
+    /// </summary>
+    /// <param name="query">The request's query.</param>
+    /// <param name="variant">The variant (quality 0 when not given: the gateway's default), or null when none of the three is present.</param>
+    /// <param name="error">Why the values are refused (HTTP 400), or null.</param>
+    /// <returns>False when a value is refused.</returns>
+    public static bool TryParseVariant(IQueryCollection query, out VariantSpec? variant, out string? error)
+    {
+        variant = null;
         error = null;
-        return new StreamRequest(sourceId, cameras.Count == 0 ? null : cameras, format, timeout, maxFps);
+        if (!TryParseSide(query, "width", out var width, out error) || !TryParseSide(query, "height", out var height, out error)) return false;
+        var quality = 0L;
+        if (query.TryGetValue("quality", out var q) && (!QueryNumbers.TryParseInt64(q, out quality) || quality is < 1 or > 100))
+        {
+            error = "quality must be a whole number between 1 and 100";
+            return false;
+        }
+        if (width > 0 || height > 0 || quality > 0) variant = new VariantSpec((int)width, (int)height, (int)quality);
+        return true;
+    }
+
+    private static bool TryParseSide(IQueryCollection query, string name, out long value, out string? error)
+    {
+        value = 0;
+        error = null;
+        if (!query.TryGetValue(name, out var v)) return true;
+        if (QueryNumbers.TryParseInt64(v, out value) && value is >= VariantSpec.MinSide and <= VariantSpec.MaxSide) return true;
+        error = $"{name} must be a whole number of pixels between {VariantSpec.MinSide} and {VariantSpec.MaxSide}";
+        return false;
     }
 }

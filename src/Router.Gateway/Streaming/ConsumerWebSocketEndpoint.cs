@@ -17,7 +17,7 @@ using Router.Protocol;
 namespace Router.Gateway.Streaming;
 
 /// <summary>
-/// <c>GET /v1/sources/{source_id}/video/stream?camera_id=a&amp;camera_id=b&amp;timeout=60&amp;format=json|binary|jpeg&amp;max_fps=N</c>:
+/// <c>GET /v1/sources/{source_id}/video/stream?camera_id=a&amp;camera_id=b&amp;timeout=60&amp;format=json|binary|jpeg&amp;max_fps=N&amp;width=W&amp;height=H&amp;quality=Q</c>:
 /// the Plexus-compatible consumer WebSocket (Plexus guide "Stream video end-to-end"). The first client message must be
 /// <c>{"type":"auth","api_key":K}</c> (or <c>{"type":"auth","token":T}</c>, a <see cref="ViewerTokens">viewer token</see>)
 /// within the auth window, else close 4001 "unauthorized"; then the server sends
@@ -166,7 +166,7 @@ internal sealed class ConsumerWebSocketEndpoint(
 
         var connection = new ConsumerConnection(ws, request.Format, aborted);
         var consumerActor = system.ActorOf(ConsumerActor.Props(tenant, request.SourceId, request.CameraIds, request.MaxFps,
-            relays.ActorRef, directory.ActorRef, connection, cameraOptions.Value.LatestFrameMaxAge).WithDispatcher(FanOutDispatcher.For(system)));
+            relays.ActorRef, directory.ActorRef, connection, cameraOptions.Value.LatestFrameMaxAge, variant: request.Variant).WithDispatcher(FanOutDispatcher.For(system)));
         using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         var timeout = request.Timeout ?? options.Value.DefaultStreamTimeout;
         var timedOut = Task.Delay(timeout, stopWriting.Token);

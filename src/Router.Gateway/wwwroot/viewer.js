@@ -60,11 +60,17 @@ export function parseFrame(buffer) {
 /** Resolves an API path against the page's own location, so the viewer also works under a path prefix. */
 const apiUrl = (path) => new URL(path, document.baseURI);
 
-/** ws(s):// URL of the consumer stream for one camera (camera_id may contain ':' or '/'). */
-function streamUrl(sourceId, cameraId) {
+/**
+ * Width (px) of the variant the tiles ask for when more than one camera is shown: the gateway encodes it once per
+ * frame for all viewers (docs/api.md, "Variants"); one tile alone gets the full-size frames.
+ */
+const TILE_VARIANT_WIDTH = 320;
+
+/** ws(s):// URL of the consumer stream for one camera (camera_id may contain ':' or '/'); width: variant or null. */
+function streamUrl(sourceId, cameraId, width) {
   const url = apiUrl(`v1/sources/${encodeURIComponent(sourceId)}/video/stream`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.search = `?camera_id=${encodeURIComponent(cameraId)}&format=binary`;
+  url.search = `?camera_id=${encodeURIComponent(cameraId)}&format=binary${width ? `&width=${width}` : ''}`;
   return url.href;
 }
 
@@ -85,6 +91,7 @@ class CameraTile {
       framesDropped: 0, // superseded by a newer frame before they could be decoded
       badFrames: 0,     // malformed headers or undecodable JPEGs
       listed: true,     // still present in the latest /v1/sources answer
+      variantWidth: viewer.tileVariantWidth(viewer.tiles.size + 1), // with this tile; null: full size
     });
     // Connection and decoder state.
     Object.assign(this, {
@@ -141,7 +148,7 @@ class CameraTile {
     else this.setStatus('connecting');
     let ws;
     try {
-      ws = new WebSocket(streamUrl(this.sourceId, this.cameraId));
+      ws = new WebSocket(streamUrl(this.sourceId, this.cameraId, this.variantWidth));
     } catch (err) {
       this.setStatus('error', `cannot open socket: ${err.message}`);
       return;
@@ -263,16 +270,29 @@ class CameraTile {
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
-  dispose() {
-    this.disposed = true;
-    clearTimeout(this.retryTimer);
+  /** Switches to another variant width (null: full size) with a new socket; the canvas keeps its last picture. */
+  setVariant(width) {
+    if (width === this.variantWidth || this.disposed) return;
+    this.variantWidth = width;
+    this.closeSocket('variant changed');
+    this.backoffMs = BACKOFF_MIN_MS;
+    this.connect();
+  }
+
+  closeSocket(reason) {
     const ws = this.ws;
     this.ws = null;
     this.pending = null;
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = null;
-      ws.close(1000, 'viewer closed');
+      ws.close(1000, reason);
     }
+  }
+
+  dispose() {
+    this.disposed = true;
+    clearTimeout(this.retryTimer);
+    this.closeSocket('viewer closed');
     this.el.remove();
   }
 }
@@ -387,13 +407,25 @@ class Viewer {
     // Keep the grid sorted by key so tiles do not jump around between polls.
     const next = [...this.grid.children].find((el) => el.dataset.camera.localeCompare(tile.key) > 0);
     this.grid.insertBefore(tile.el, next ?? null);
+    this.updateVariants();
     this.updateEmptyStates();
   }
 
   removeTile(tile) {
     tile.dispose();
     if (this.tiles.get(tile.key) === tile) this.tiles.delete(tile.key);
+    this.updateVariants();
     this.updateEmptyStates();
+  }
+
+  /** Variant width for the tiles: small when several cameras share the grid, full size (null) for one. */
+  tileVariantWidth(tileCount = this.tiles.size) {
+    return tileCount > 1 ? TILE_VARIANT_WIDTH : null;
+  }
+
+  updateVariants() {
+    const width = this.tileVariantWidth();
+    for (const tile of this.tiles.values()) tile.setVariant(width);
   }
 
   toggleCamera(key) {
@@ -491,7 +523,7 @@ function main() {
     snapshot: () => [...viewer.tiles.values()].map((t) => ({
       camera: t.key, status: t.status, framesDrawn: t.framesDrawn, fps: Number(t.fps.toFixed(1)),
       latencyMs: t.latencyMs === null ? null : Math.round(t.latencyMs), width: t.width, height: t.height,
-      framesDropped: t.framesDropped, badFrames: t.badFrames,
+      framesDropped: t.framesDropped, badFrames: t.badFrames, variantWidth: t.variantWidth,
     })),
   };
 

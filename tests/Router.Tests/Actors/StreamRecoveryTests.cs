@@ -23,25 +23,6 @@ public sealed class StreamRecoveryTests(ITestOutputHelper output) : TestKit(Rout
     private static VideoFrame Frame(long sequence) =>
         new(Key, TestFrames.Vtest[(int)(sequence % TestFrames.Vtest.Count)], TestFrames.Width, TestFrames.Height, 1_000 + sequence, sequence, false);
 
-    /// <summary>Acks every signal and frame at once and passes them to a probe.</summary>
-    private sealed class AckingConsumer : ReceiveActor
-    {
-        public AckingConsumer(IActorRef probe)
-        {
-            Receive<SubscriptionStarted>(m =>
-            {
-                Sender.Tell(StreamAck.Instance);
-                probe.Tell(m);
-            });
-            Receive<VideoFrame>(m =>
-            {
-                Sender.Tell(StreamAck.Instance);
-                probe.Tell(m);
-            });
-            ReceiveAny(m => probe.Tell(m));
-        }
-    }
-
     /// <summary>Owns a <see cref="FrameFanOut"/> as the camera entity and the relay do.</summary>
     private sealed class FanOutOwner : ReceiveActor
     {
