@@ -11,7 +11,7 @@ namespace Router.Bench.Load;
 /// in the binary layout at a fixed rate, paced against the clock (a slot it is too late for is skipped and counted, as a
 /// camera would drop it). Messages from the server (errors) are read and counted in the background.
 /// </summary>
-internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, int frameOffset) : IAsyncDisposable
+internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, int frameOffset) : IFrameSource
 {
     private ClientWebSocket? _ws;
     private HttpMessageInvoker? _invoker;
@@ -71,7 +71,7 @@ internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, i
                 var n = BinaryFrameCodec.WriteHeader(new BinaryFrameHeader(Ledger.SourceId, Ledger.CameraId, frames.Width, frames.Height, ts), buffer);
                 jpeg.CopyTo(buffer.AsSpan(n));
                 n += jpeg.Length;
-                Ledger.Record(ts, seq, Stopwatch.GetTimestamp());
+                Ledger.Record(ts, seq, Stopwatch.GetTimestamp(), (int)((slot + frameOffset) % frames.Frames.Count));
                 await ws.SendAsync(buffer.AsMemory(0, n), WebSocketMessageType.Binary, true, stop);
                 Interlocked.Increment(ref _sent);
                 Interlocked.Add(ref _sentBytes, n);
