@@ -30,6 +30,8 @@ internal sealed record BenchSettings
     public required string LogDir { get; init; }
     /// <summary>The go2rtc binary of the peer scenario (default ../shared/peers/go2rtc/go2rtc).</summary>
     public string Go2rtcPath { get; init; } = "";
+    /// <summary>Servers the peer scenario runs (go2rtc, floor, router), when --servers names them; null = all.</summary>
+    public string[]? PeerServers { get; init; }
     /// <summary>Runs of each point of the peer scenario (interleaved).</summary>
     public int Repeat { get; init; } = 1;
     /// <summary>Seconds the rest scenario measures each at-rest state (default 30).</summary>

@@ -29,6 +29,7 @@ internal sealed partial class ScenarioRunner
                 var rows = new Dictionary<(string, string), FanoutRow>();
                 foreach (var (server, format) in PeerServers)
                 {
+                    if (ctx.Settings.PeerServers is { } only && !only.Contains(server)) continue;
                     var row = await RunPeerOneAsync(pctx, server, new FanoutSpec { Scenario = $"P{run}", SourcePrefix = "peer-cam", Format = format, ConsumersPerCamera = n, Fps = 30 }, ct);
                     if (row is null) continue;
                     results.Peer.Add(row);
