@@ -85,28 +85,19 @@ internal sealed class StreamFeeder : IFrameSource
 
     private async Task SendLoopAsync(Socket socket, CancellationToken ct)
     {
-        var period = Stopwatch.Frequency / _fps;
-        var start = Stopwatch.GetTimestamp();
-        long slot = 0;
+        var pacer = new FramePacer(_fps);
+        var skippedBefore = Interlocked.Read(ref _skipped);
         try
         {
             while (!ct.IsCancellationRequested)
             {
-                var due = start + (long)(slot * period);
-                var wait = due - Stopwatch.GetTimestamp();
-                if (wait > 0) await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency), ct);
-                var behind = (long)((Stopwatch.GetTimestamp() - due) / period);
-                if (behind >= 1)
-                {
-                    Interlocked.Add(ref _skipped, behind);
-                    slot += behind;
-                }
+                var slot = await pacer.NextAsync(ct);
+                Interlocked.Exchange(ref _skipped, skippedBefore + pacer.Skipped);
                 var index = (int)((slot + _frameOffset) % _frames.Frames.Count);
                 var (ts, seq) = _ledger.Next();
                 _ledger.Record(ts, seq, Stopwatch.GetTimestamp(), index);
                 await socket.SendAsync(_frames.Frames[index], SocketFlags.None, ct);
                 Interlocked.Increment(ref _sent);
-                slot++;
             }
         }
         catch (OperationCanceledException) { }
