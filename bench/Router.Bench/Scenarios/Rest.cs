@@ -17,7 +17,7 @@ internal sealed partial class ScenarioRunner
     public async Task RestAsync(CancellationToken ct)
     {
         var window = TimeSpan.FromSeconds(ctx.Settings.RestSeconds);
-        var settle = TimeSpan.FromSeconds(ctx.Settings.Quick ? 5 : 20);
+        var settle = TimeSpan.FromSeconds(ctx.Settings.Quick ? 5 : 40); // tiered JIT still works ~30 s after start
         var burst = ctx.Settings.Quick ? 100 : 500;
         var after = TimeSpan.FromSeconds(ctx.Settings.Quick ? 10 : 60);
         var frames = PeerMedia.Load(ctx.Settings.MediaPath);
@@ -60,7 +60,7 @@ internal sealed partial class ScenarioRunner
         try
         {
             await using var cluster = await Target.StartLocalClusterAsync(pctx, 3, 2, ct);
-            await Task.Delay(settle + settle, ct);
+            await Task.Delay(settle, ct);
             var starts = cluster.Processes.Select(p => p.Sample()).ToList();
             await Task.Delay(window, ct);
             for (var i = 0; i < cluster.Processes.Count; i++)
