@@ -21,6 +21,13 @@ internal sealed class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logger) : Bac
     /// <summary>Growth of the GC's committed memory since the last trim that makes a trim worth its pause (bytes).</summary>
     public const long GrowthBytes = 32 * 1024 * 1024;
 
+    /// <summary>
+    /// True when the process allocated under <see cref="QuietBytesPerSecond"/> over <paramref name="over"/> and the GC's
+    /// committed memory is at least <see cref="GrowthBytes"/> above <paramref name="baselineBytes"/> (after the last trim).
+    /// </summary>
+    internal static bool ShouldTrim(long allocatedBytes, TimeSpan over, long committedBytes, long baselineBytes) =>
+        allocatedBytes / over.TotalSeconds < QuietBytesPerSecond && committedBytes - baselineBytes >= GrowthBytes;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Period);
@@ -31,11 +38,11 @@ internal sealed class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logger) : Bac
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 var now = GC.GetTotalAllocatedBytes();
-                var rate = (now - allocated) / Period.TotalSeconds;
+                var sinceLast = now - allocated;
                 allocated = now;
                 var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
                 if (committed < baseline) baseline = committed;
-                if (rate >= QuietBytesPerSecond || committed - baseline < GrowthBytes) continue;
+                if (!ShouldTrim(sinceLast, Period, committed, baseline)) continue;
                 GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
                 GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 baseline = GC.GetGCMemoryInfo().TotalCommittedBytes;
