@@ -22,8 +22,12 @@ internal static class Program
 
     private static Task<int> Main(string[] args)
     {
-        var scenario = new Option<string>("--scenario") { Description = "fanout (S1), many (S2), slow (S3), crossnode (S4), idle (S5) or all", DefaultValueFactory = _ => "all" };
-        scenario.AcceptOnlyFromAmong([.. AllScenarios, "all", "hostile", "raw", "variants"]);
+        var scenario = new Option<string>("--scenario") { Description = "fanout (S1), many (S2), slow (S3), crossnode (S4), idle (S5) or all; not in all: hostile, raw, variants, peer, rest", DefaultValueFactory = _ => "all" };
+        scenario.AcceptOnlyFromAmong([.. AllScenarios, "all", "hostile", "raw", "variants", "peer", "rest"]);
+        // peer and rest (not part of all): go2rtc beside the floor and Router, and the cost at rest (Scenarios/Peer.cs, Rest.cs).
+        var go2rtc = new Option<string?>("--go2rtc") { Description = "peer/rest: the go2rtc binary (default ../shared/peers/go2rtc/go2rtc)" };
+        var repeat = new Option<int?>("--repeat") { Description = "peer: runs of each point, interleaved (default 1)" };
+        var restSeconds = new Option<double?>("--rest-seconds") { Description = "rest: seconds of each at-rest window (default 30, quick 10)" };
         // hostile (not part of all): a normal tenant streams while a hostile tenant attacks (Scenarios/Hostile.cs).
         var attacks = new Option<string[]?>("--attacks") { Description = "hostile: attacks to run (bomb bombx8 frameflood authflood heldbodies subscriptionflood subscriptionfloodatlimits; default all)", AllowMultipleArgumentsPerToken = true };
         var attackSeconds = new Option<double?>("--attack-seconds") { Description = "hostile: length of each flood in seconds (default 10)" };
@@ -39,7 +43,7 @@ internal static class Program
         var warmup = new Option<double?>("--warmup") { Description = "warm-up before each window in seconds (default 5: JIT tiering settles; quick 1)" };
         var consumers = new Option<int[]?>("--consumers") { Description = "S1 consumer counts (default 10 100 500)", AllowMultipleArgumentsPerToken = true };
         var formats = new Option<string[]?>("--formats") { Description = "S1 formats (default binary json); the first one is used by S2 and S3", AllowMultipleArgumentsPerToken = true };
-        var servers = new Option<string[]?>("--servers") { Description = "router and/or floor (default both)", AllowMultipleArgumentsPerToken = true };
+        var servers = new Option<string[]?>("--servers") { Description = "router and/or floor (default both); peer: any of go2rtc, floor, router (default all)", AllowMultipleArgumentsPerToken = true };
         var idle = new Option<int?>("--idle-count") { Description = "S5 idle subscribers (default 10000, quick 2000)" };
         var cameras = new Option<int?>("--cameras") { Description = "S2 cameras (default 200)" };
         var profile = new Option<string?>("--profile") { Description = "perf or dotnet-trace: profile the first window of each server" };
@@ -53,7 +57,7 @@ internal static class Program
         var root = new RootCommand("Router benchmark: fan-out, many cameras, slow consumers, cross-node, idle subscribers; Router against a bare Kestrel floor.")
         {
             scenario, quick, repo, build, output, charts, media, window, warmup, consumers, formats, servers, idle, cameras, profile, profileDir, logDir, routerEnv, serveFloor, port,
-            attacks, attackSeconds, settleSeconds, podLimit,
+            attacks, attackSeconds, settleSeconds, podLimit, go2rtc, repeat, restSeconds,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -82,6 +86,10 @@ internal static class Program
                 ProfileDir = parse.GetValue(profileDir) ?? "/tmp/router-bench-profiles",
                 LogDir = parse.GetValue(logDir) ?? "/tmp/router-bench-logs",
                 RouterEnv = parse.GetValue(routerEnv) ?? [],
+                Go2rtcPath = Path.GetFullPath(parse.GetValue(go2rtc) ?? FindShared(benchRepo, "peers/go2rtc/go2rtc") ?? Path.Combine(benchRepo, "../shared/peers/go2rtc/go2rtc")),
+                Repeat = Math.Max(1, parse.GetValue(repeat) ?? 1),
+                PeerServers = parse.GetValue(servers) is { Length: > 0 } ps ? ps : null,
+                RestSeconds = parse.GetValue(restSeconds) ?? (isQuick ? 10 : 30),
             };
             if (settings.Scenario == "raw") // not part of all: raw frame encode cost and ingest rate (Scenarios/Raw.cs)
             {
@@ -137,6 +145,8 @@ internal static class Program
                         case "crossnode": await runner.CrossNodeAsync(ct); break;
                         case "idle": await runner.IdleAsync(ct); break;
                         case "variants": await new VariantScenario(ctx, results).RunAsync(ct); break; // not part of all
+                        case "peer": await runner.PeerAsync(ct); break;
+                        case "rest": await runner.RestAsync(ct); break;
                     }
                 }
             }
@@ -150,6 +160,8 @@ internal static class Program
                 ServerProcess.KillAll();
             }
             PrintSummary(ctx, results);
+            if (results.Peer.Count > 0)
+                foreach (var png in Charts.WritePeer(results.Peer, settings.ChartsDir)) output.WriteLine($"chart: {png}");
             if (results.Fanout.Any(r => r.Scenario == "S1"))
                 foreach (var png in Charts.WriteFanout(results.Fanout, settings.ChartsDir)) output.WriteLine($"chart: {png}");
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.OutJson))!);
@@ -270,6 +282,20 @@ internal static class Program
             o.WriteLine("S5 idle subscribers:");
             o.Write(Tables.Idle(r.Idle));
         }
+        if (r.Peer.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine("Peer: go2rtc, the floor and Router (1 camera, 30 fps, the same bare JPEGs):");
+            o.Write(Tables.Peer(r.Peer));
+            o.WriteLine();
+            o.Write(Tables.PeerVerdicts(r.PeerVsRouter));
+        }
+        if (r.Rest.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine("At rest (CPU: share of one core over the window; RSS at its end):");
+            o.Write(Tables.Rest(r.Rest));
+        }
         var saturated = r.Fanout.Concat(r.ManyCameras).Concat(r.SlowConsumers).Where(x => x.ClientSaturated).ToList();
         o.WriteLine();
         o.WriteLine(saturated.Count == 0
@@ -317,15 +343,18 @@ internal static class Program
         return null;
     }
 
-    private static string FindMedia(string benchRepo, string repo)
+    private static string FindMedia(string benchRepo, string repo) =>
+        FindShared(benchRepo, "media/vtest.avi") ?? FindShared(repo, "media/vtest.avi") ?? Path.Combine(benchRepo, "assets/media/lobby.avi");
+
+    /// <summary>The project's shared/ folder beside the checkout (../shared), or beside any parent (a git worktree in a subfolder).</summary>
+    private static string? FindShared(string start, string relative)
     {
-        foreach (var candidate in new[]
-                 {
-                     Path.Combine(benchRepo, "../shared/media/vtest.avi"), Path.Combine(repo, "../shared/media/vtest.avi"),
-                     Path.Combine(benchRepo, "assets/media/lobby.avi"),
-                 })
-            if (File.Exists(candidate)) return Path.GetFullPath(candidate);
-        return Path.Combine(benchRepo, "assets/media/lobby.avi");
+        for (var dir = new DirectoryInfo(start); dir?.Parent is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.Parent.FullName, "shared", relative);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
     }
 
     /// <summary>The short hash and subject of the HEAD commit of the repository, or "?" without git.</summary>

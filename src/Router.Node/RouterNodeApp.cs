@@ -48,6 +48,7 @@ public static class RouterNodeApp
         builder.Services.AddRouterOptions(builder.Configuration, ConfigurationSurface);
         if (hasGateway) builder.Services.AddRouterGateway(builder.Configuration);
         else builder.Services.AddRouterHealth();
+        builder.Services.AddHostedService<IdleMemoryTrimmer>(); // returns a burst's heap to the OS once the process is quiet
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = RouterShutdown.Budget + TimeSpan.FromSeconds(5));
         builder.Services.AddAkka(RouterConfiguration.Cluster(builder.Configuration).SystemName, (akka, services) =>
         {

@@ -14,6 +14,7 @@ internal readonly record struct SentFrame(long Seq, long Ticks);
 internal sealed class CameraLedger(string sourceId, string cameraId)
 {
     private readonly ConcurrentDictionary<long, SentFrame> _sent = new();
+    private readonly ConcurrentDictionary<int, SentFrame> _byFrame = new();
     private long _lastTimestamp;
     private long _seq;
     private long _newestSeq;
@@ -34,11 +35,18 @@ internal sealed class CameraLedger(string sourceId, string cameraId)
         return (now, ++_seq);
     }
 
-    public void Record(long timestampMs, long seq, long ticks)
+    public void Record(long timestampMs, long seq, long ticks, int frameIndex = -1)
     {
         _sent[timestampMs] = new SentFrame(seq, ticks);
+        if (frameIndex >= 0) _byFrame[frameIndex] = new SentFrame(seq, ticks);
         Volatile.Write(ref _newestSeq, seq);
     }
 
     public bool TryGet(long timestampMs, out SentFrame frame) => _sent.TryGetValue(timestampMs, out frame);
+
+    /// <summary>
+    /// The newest send of the frame with index <paramref name="frameIndex"/> in the frame set (for bare JPEG, which carries
+    /// no timestamp: the clip loops every few tens of seconds, far longer than any frame is in flight).
+    /// </summary>
+    public bool TryGetByFrame(int frameIndex, out SentFrame frame) => _byFrame.TryGetValue(frameIndex, out frame);
 }

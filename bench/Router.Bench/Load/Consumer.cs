@@ -15,6 +15,9 @@ internal sealed class RunState
 
     public bool Measuring => _measuring;
 
+    /// <summary>The frames the devices send (to recognise bare JPEG, which has no timestamp).</summary>
+    public Media.FrameSet? Frames { get; init; }
+
     /// <summary>Frames older than this at receipt count as late.</summary>
     public long LateMicros { get; init; } = 500_000;
 
@@ -123,6 +126,21 @@ internal sealed class Consumer(int id, CameraLedger ledger, string format, RunSt
             throw new InvalidOperationException($"consumer {Id}: no init: {init ?? $"closed {_ws.CloseStatus} {_ws.CloseStatusDescription}"}");
     }
 
+    /// <summary>
+    /// Connects to go2rtc's WebSocket API (<c>/api/ws?src=…</c>) and asks for MJPEG (<c>{"type":"mjpeg"}</c>): from then on
+    /// every binary message is one bare JPEG, like Router's <c>format=jpeg</c>. Waits for go2rtc's first message.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Closed before the first message.</exception>
+    public async Task ConnectGo2rtcAsync(Uri wsBase, string stream, ConnectOptions options, CancellationToken ct)
+    {
+        var uri = new Uri(wsBase, $"/api/ws?src={Uri.EscapeDataString(stream)}");
+        var invoker = _invoker = Connector.CreateInvoker(options, ep => LocalEndPoint = ep);
+        _ws = await Connector.ConnectAsync(uri, invoker, options, ct);
+        await _ws.SendAsync("{\"type\":\"mjpeg\"}"u8.ToArray(), WebSocketMessageType.Text, true, ct);
+        var first = await Connector.ReceiveTextAsync(_ws, TimeSpan.FromSeconds(30), ct);
+        if (first is null) throw new InvalidOperationException($"consumer {Id}: go2rtc closed: {_ws.CloseStatus} {_ws.CloseStatusDescription}");
+    }
+
     public void Start(CancellationToken ct) => Loop = Task.Run(() => ReceiveLoopAsync(ct), CancellationToken.None);
 
     /// <summary>Stops reading after the current message (the stall of the slow-consumer test).</summary>
@@ -182,6 +200,7 @@ internal sealed class Consumer(int id, CameraLedger ledger, string format, RunSt
         bool ok = format switch
         {
             "json" => type == WebSocketMessageType.Text && PlexusJson.TryReadVideoFrameTimestamp(message, out ts),
+            "jpeg" => type == WebSocketMessageType.Binary && message is [0xFF, 0xD8, ..],
             _ => BinaryFrameCodec.TryReadTimestamp(message, out ts),
         };
         if (!ok)
@@ -191,7 +210,10 @@ internal sealed class Consumer(int id, CameraLedger ledger, string format, RunSt
         }
         run.CheckOnce(format, message);
         AllFrames++;
-        if (!Ledger.TryGet(ts, out var sent))
+        SentFrame sent;
+        if (format == "jpeg"
+                ? run.Frames?.IndexOf(message) is not { } index || index < 0 || !Ledger.TryGetByFrame(index, out sent)
+                : !Ledger.TryGet(ts, out sent))
         {
             if (run.Measuring) Unknown++;
             return;

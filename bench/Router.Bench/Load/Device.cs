@@ -11,7 +11,7 @@ namespace Router.Bench.Load;
 /// in the binary layout at a fixed rate, paced against the clock (a slot it is too late for is skipped and counted, as a
 /// camera would drop it). Messages from the server (errors) are read and counted in the background.
 /// </summary>
-internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, int frameOffset) : IAsyncDisposable
+internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, int frameOffset) : IFrameSource
 {
     private ClientWebSocket? _ws;
     private HttpMessageInvoker? _invoker;
@@ -50,32 +50,22 @@ internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, i
         var ws = _ws ?? throw new InvalidOperationException("not connected");
         var headerMax = BinaryFrameCodec.HeaderLength(Ledger.SourceId, Ledger.CameraId);
         var buffer = new byte[headerMax + frames.Frames.Max(f => f.Length)];
-        var period = Stopwatch.Frequency / fps;
-        var start = Stopwatch.GetTimestamp();
-        long slot = 0;
+        var pacer = new FramePacer(fps);
         try
         {
             while (!stop.IsCancellationRequested)
             {
-                var due = start + (long)(slot * period);
-                var wait = due - Stopwatch.GetTimestamp();
-                if (wait > 0) await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency), stop);
-                var behind = (long)((Stopwatch.GetTimestamp() - due) / period);
-                if (behind >= 1)
-                {
-                    Interlocked.Add(ref _skipped, behind);
-                    slot += behind;
-                }
+                var slot = await pacer.NextAsync(stop);
+                Interlocked.Exchange(ref _skipped, pacer.Skipped);
                 var jpeg = frames[slot + frameOffset];
                 var (ts, seq) = Ledger.Next();
                 var n = BinaryFrameCodec.WriteHeader(new BinaryFrameHeader(Ledger.SourceId, Ledger.CameraId, frames.Width, frames.Height, ts), buffer);
                 jpeg.CopyTo(buffer.AsSpan(n));
                 n += jpeg.Length;
-                Ledger.Record(ts, seq, Stopwatch.GetTimestamp());
+                Ledger.Record(ts, seq, Stopwatch.GetTimestamp(), (int)((slot + frameOffset) % frames.Frames.Count));
                 await ws.SendAsync(buffer.AsMemory(0, n), WebSocketMessageType.Binary, true, stop);
                 Interlocked.Increment(ref _sent);
                 Interlocked.Add(ref _sentBytes, n);
-                slot++;
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
@@ -110,5 +100,35 @@ internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, i
         Connector.AbortQuietly(_ws);
         if (_receiving is not null) await _receiving.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { });
         _invoker?.Dispose();
+    }
+}
+
+/// <summary>
+/// Paces a camera against the clock: slot k is due k / fps after the start; a slot the sender is too late for is
+/// skipped (and counted), as a camera would drop it.
+/// </summary>
+internal sealed class FramePacer(double fps)
+{
+    private readonly double _period = Stopwatch.Frequency / fps;
+    private readonly long _start = Stopwatch.GetTimestamp();
+    private long _slot = -1;
+
+    /// <summary>Slots skipped so far.</summary>
+    public long Skipped { get; private set; }
+
+    /// <summary>Waits until the next slot is due and returns its number.</summary>
+    public async Task<long> NextAsync(CancellationToken ct)
+    {
+        _slot++;
+        var due = _start + (long)(_slot * _period);
+        var wait = due - Stopwatch.GetTimestamp();
+        if (wait > 0) await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency), ct);
+        var behind = (long)((Stopwatch.GetTimestamp() - due) / _period);
+        if (behind >= 1)
+        {
+            Skipped += behind;
+            _slot += behind;
+        }
+        return _slot;
     }
 }

@@ -13,7 +13,11 @@ internal sealed class FrameSet
         Quality = quality;
         Frames = frames;
         MeanBytes = frames.Average(f => (double)f.Length);
+        for (var i = 0; i < frames.Count; i++)
+            if (!_index.TryAdd(TailKey(frames[i]), i)) _index[TailKey(frames[i])] = -1; // ambiguous: never matched
     }
+
+    private readonly Dictionary<long, int> _index = new();
 
     public string Source { get; }
 
@@ -28,6 +32,36 @@ internal sealed class FrameSet
     public double MeanBytes { get; }
 
     public byte[] this[long index] => Frames[(int)(index % Frames.Count)];
+
+    /// <summary>
+    /// Which frame of the set <paramref name="jpeg"/> is (its index), or -1: a bare JPEG carries no timestamp, so
+    /// consumers of <c>format=jpeg</c> (Router, the floor, go2rtc) recognise the frame by a key of its last 256 bytes
+    /// (entropy-coded data, distinct for every frame of the clips used here; ambiguous keys are never matched).
+    /// </summary>
+    public int IndexOf(ReadOnlySpan<byte> jpeg) => _index.TryGetValue(TailKey(jpeg), out var i) ? i : -1;
+
+    private static long TailKey(ReadOnlySpan<byte> jpeg)
+    {
+        var tail = jpeg[Math.Max(0, jpeg.Length - 256)..];
+        var h = new HashCode();
+        h.AddBytes(tail);
+        return ((long)h.ToHashCode() << 32) ^ (uint)jpeg.Length;
+    }
+
+    /// <summary>
+    /// The JPEG files of <paramref name="directory"/> (sorted by name) as they are, byte for byte: the peer scenario
+    /// sends exactly the frames go2rtc's README extracts from its clip.
+    /// </summary>
+    /// <exception cref="IOException">No JPEG in the directory, or the first cannot be decoded.</exception>
+    public static FrameSet LoadFiles(string directory)
+    {
+        var files = System.IO.Directory.GetFiles(directory, "*.jpg").Order(StringComparer.Ordinal).ToList();
+        if (files.Count == 0) throw new IOException($"no .jpg in {directory}");
+        var frames = files.Select(File.ReadAllBytes).ToList();
+        using var first = Cv2.ImDecode(frames[0], ImreadModes.Unchanged);
+        if (first.Empty()) throw new IOException($"{files[0]} is not a JPEG OpenCV decodes");
+        return new FrameSet(directory, first.Width, first.Height, -1, frames);
+    }
 
     /// <summary>Decodes up to <paramref name="count"/> frames of <paramref name="path"/> and JPEG-encodes them at <paramref name="quality"/>.</summary>
     /// <exception cref="IOException">The file cannot be opened or has no frames.</exception>

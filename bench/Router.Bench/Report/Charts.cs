@@ -22,6 +22,21 @@ internal static class Charts
         return written;
     }
 
+    /// <summary>The peer scenario: CPU-s per delivered GB against consumers for go2rtc, the floor and Router (mean of the runs).</summary>
+    public static IReadOnlyList<string> WritePeer(IReadOnlyList<FanoutRow> rows, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var series = rows.GroupBy(r => (r.Server, r.Format)).OrderBy(g => g.Key.Server).ThenBy(g => g.Key.Format).ToList();
+        var counts = rows.Select(r => r.Consumers).Distinct().Order().ToArray();
+        return
+        [
+            Chart(series, counts, r => r.CpuSecondsPerGB, "1 camera, 30 fps: server CPU-seconds per delivered GB (go2rtc, floor, Router)",
+                "CPU-s per GB delivered", Path.Combine(directory, "peer-cpu-per-gb.png"), null),
+            Chart(series, counts, r => r.FpsMin, "1 camera, 30 fps: slowest consumer's fps (go2rtc, floor, Router)",
+                "fps of the slowest consumer", Path.Combine(directory, "peer-fps-min.png"), 30),
+        ];
+    }
+
     private static string Chart(List<IGrouping<(string Server, string Format), FanoutRow>> series, int[] counts, Func<FanoutRow, double> y,
         string title, string yLabel, string path, double? reference)
     {
@@ -30,10 +45,12 @@ internal static class Charts
         var i = 0;
         foreach (var s in series)
         {
-            var points = s.OrderBy(r => r.Consumers).Where(r => !double.IsNaN(y(r))).ToList();
+            var points = s.GroupBy(r => r.Consumers).OrderBy(g => g.Key)
+                .Select(g => (Consumers: g.Key, Y: g.Select(y).Where(v => !double.IsNaN(v)).DefaultIfEmpty(double.NaN).Average()))
+                .Where(p => !double.IsNaN(p.Y)).ToList();
             if (points.Count == 0) continue;
-            var sc = plot.Add.Scatter(points.Select(r => Math.Log10(r.Consumers)).ToArray(), points.Select(y).ToArray());
-            sc.LegendText = $"{(s.Key.Server == "router" ? "Router" : "floor")} {s.Key.Format}";
+            var sc = plot.Add.Scatter(points.Select(p => Math.Log10(p.Consumers)).ToArray(), points.Select(p => p.Y).ToArray());
+            sc.LegendText = $"{(s.Key.Server == "router" ? "Router" : s.Key.Server)} {s.Key.Format}";
             sc.Color = palette.GetColor(i++);
             sc.LineWidth = 2;
             sc.MarkerSize = 8;

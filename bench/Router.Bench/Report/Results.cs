@@ -31,6 +31,8 @@ internal sealed class FanoutRow
     public long FramesDelivered { get; set; }
     public long BytesDelivered { get; set; }
     public double FpsMin { get; set; }
+    /// <summary>10th percentile of the consumers' fps (a tenth of them got less).</summary>
+    public double FpsP10 { get; set; }
     public double FpsMedian { get; set; }
     public double FpsMax { get; set; }
     public double AggregateFps { get; set; }
@@ -106,6 +108,17 @@ internal sealed class BenchResults
     public CrossNodeResult? CrossNode { get; set; }
     public List<IdleResult> Idle { get; set; } = [];
     public List<FanoutRow> Variants { get; set; } = [];
+    public List<FanoutRow> Peer { get; set; } = [];
+    public List<PeerComparison> PeerVsRouter { get; set; } = [];
+    public List<RestRow> Rest { get; set; } = [];
     public List<string> Skipped { get; set; } = [];
     public List<string> Notes { get; set; } = [];
 }
+
+/// <summary>The peer scenario at one consumer count: go2rtc, the floor and Router side by side (one run each).</summary>
+internal sealed record PeerComparison(
+    int Consumers, int Run, double Go2rtcCpuPerGB, double FloorCpuPerGB, double RouterJpegCpuPerGB, double RouterJsonCpuPerGB,
+    bool JpegAtMostGo2rtc, double JsonOverJpeg, bool JsonWithin15, bool FpsHeldWhereGo2rtcDoes);
+
+/// <summary>One process in one at-rest state: CPU share of one core over the window and RSS at its end.</summary>
+internal sealed record RestRow(string Server, string State, string Process, double Seconds, double CpuPercentOfCore, long RssBytes, int Threads);

@@ -86,4 +86,33 @@ internal static class Tables
         ]));
 
     private static string Pass(bool ok) => ok ? "PASS" : "FAIL";
+
+    /// <summary>The peer scenario's windows: fps min/p10/median, p99, CPU-s/GB, peak RSS.</summary>
+    public static string Peer(IEnumerable<FanoutRow> rows) => Render(
+        ["run", "server", "format", "consumers", "fps min/p10/med", "MB/s", "p50/p99 ms", "server cores (sys%)", "CPU-s/GB", "peak RSS MiB", "client cores", "machine busy"],
+        rows.Select(r => (IReadOnlyList<string>)
+        [
+            r.Scenario, r.Server, r.Format, r.ConsumersConnected == r.Consumers ? r.Consumers.ToString() : $"{r.ConsumersConnected}/{r.Consumers}",
+            $"{F(r.FpsMin, "0.0")}/{F(r.FpsP10, "0.0")}/{F(r.FpsMedian, "0.0")}", F(r.MBps, "0.0"), $"{F(r.LatencyP50Ms, "0.0")}/{F(r.LatencyP99Ms, "0.0")}",
+            $"{F(r.ServerCpuCores, "0.000")} ({F(r.ServerSysFraction * 100, "0")}%)", F(r.CpuSecondsPerGB, "0.000"), Mb(r.ServerPeakRssBytes),
+            F(r.ClientCpuCores), F(r.MachineBusyFraction * 100, "0") + "%",
+        ]));
+
+    /// <summary>The issue's targets per consumer count: Router jpeg ≤ go2rtc, JSON ≤ 1.5× jpeg, ≥ 29 fps wherever go2rtc holds it.</summary>
+    public static string PeerVerdicts(IEnumerable<PeerComparison> rows) => Render(
+        ["run", "consumers", "go2rtc CPU-s/GB", "floor jpeg", "Router jpeg", "Router JSON", "jpeg ≤ go2rtc", "JSON / jpeg", "JSON ≤ 1.5× jpeg", "≥ 29 fps where go2rtc"],
+        rows.Select(r => (IReadOnlyList<string>)
+        [
+            r.Run.ToString(), r.Consumers.ToString(), F(r.Go2rtcCpuPerGB, "0.000"), F(r.FloorCpuPerGB, "0.000"), F(r.RouterJpegCpuPerGB, "0.000"),
+            F(r.RouterJsonCpuPerGB, "0.000"), r.JpegAtMostGo2rtc ? "PASS" : "FAIL", F(r.JsonOverJpeg), r.JsonWithin15 ? "PASS" : "FAIL",
+            r.FpsHeldWhereGo2rtcDoes ? "PASS" : "FAIL",
+        ]));
+
+    /// <summary>The rest scenario: one line per process and state.</summary>
+    public static string Rest(IEnumerable<RestRow> rows) => Render(
+        ["server", "state", "process", "window s", "CPU % of a core", "RSS MiB", "threads"],
+        rows.Select(r => (IReadOnlyList<string>)
+        [
+            r.Server, r.State, r.Process, F(r.Seconds, "0"), F(r.CpuPercentOfCore), Mb(r.RssBytes), r.Threads.ToString(),
+        ]));
 }

@@ -28,6 +28,14 @@ internal sealed record BenchSettings
     public string? Profile { get; init; }
     public string ProfileDir { get; init; } = "/tmp/router-bench-profiles";
     public required string LogDir { get; init; }
+    /// <summary>The go2rtc binary of the peer scenario (default ../shared/peers/go2rtc/go2rtc).</summary>
+    public string Go2rtcPath { get; init; } = "";
+    /// <summary>Servers the peer scenario runs (go2rtc, floor, router), when --servers names them; null = all.</summary>
+    public string[]? PeerServers { get; init; }
+    /// <summary>Runs of each point of the peer scenario (interleaved).</summary>
+    public int Repeat { get; init; } = 1;
+    /// <summary>Seconds the rest scenario measures each at-rest state (default 30).</summary>
+    public double RestSeconds { get; init; } = 30;
 }
 
 /// <summary>Everything the scenarios share: settings, the frames, the API key, where the server builds are.</summary>

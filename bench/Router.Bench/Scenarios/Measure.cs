@@ -39,7 +39,7 @@ internal static class Measure
             Consumers = spec.Cameras * spec.ConsumersPerCamera, SlowConsumers = spec.SlowConsumers, TargetFps = spec.Fps,
             WindowSeconds = ctx.Settings.WindowSeconds,
         };
-        var run = new RunState();
+        var run = new RunState { Frames = ctx.Frames };
         var ledgers = Enumerable.Range(0, spec.Cameras)
             .Select(i => new CameraLedger(spec.Cameras == 1 ? spec.SourcePrefix : $"{spec.SourcePrefix}-{i:000}", "main")).ToList();
         var consumers = new List<Consumer>();
@@ -50,7 +50,9 @@ internal static class Measure
                 var slow = ledger == ledgers[0] && j < spec.SlowConsumers;
                 consumers.Add(new Consumer(id++, ledger, spec.Format, run, slow ? spec.SlowInterval : TimeSpan.Zero) { ExtraQuery = spec.ConsumerQuery });
             }
-        var devices = ledgers.Select((l, i) => new Device(l, ctx.Frames, spec.Fps, i * 7)).ToList();
+        var devices = ledgers.Select((l, i) => target.IsGo2rtc
+            ? (IFrameSource)new StreamFeeder(l, ctx.Frames, spec.Fps, i * 7, target.FeedPort)
+            : new Device(l, ctx.Frames, spec.Fps, i * 7)).ToList();
         using var stopAll = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var connected = new List<Consumer>();
         var failures = 0;
@@ -64,7 +66,8 @@ internal static class Measure
                     var options = c.IsSlow ? new ConnectOptions(IPAddress.Loopback, spec.SlowReceiveBufferBytes, 4096) : new ConnectOptions(IPAddress.Loopback);
                     try
                     {
-                        await c.ConnectAsync(target.WsBase, ctx.ApiKey, options, null, token);
+                        if (target.IsGo2rtc) await c.ConnectGo2rtcAsync(target.WsBase, Target.Go2rtcStream, options, token);
+                        else await c.ConnectAsync(target.WsBase, ctx.ApiKey, options, null, token);
                         lock (connected) connected.Add(c);
                     }
                     catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
@@ -138,6 +141,7 @@ internal static class Measure
             row.FramesDelivered = connected.Sum(c => c.Frames);
             row.BytesDelivered = connected.Sum(c => c.Bytes);
             row.FpsMin = Math.Round(fps.FirstOrDefault(), 2);
+            row.FpsP10 = fps.Count == 0 ? 0 : Math.Round(fps[(fps.Count - 1) / 10], 2);
             row.FpsMedian = Math.Round(Median(fps), 2);
             row.FpsMax = Math.Round(fps.LastOrDefault(), 2);
             row.AggregateFps = Math.Round(row.FramesDelivered / seconds, 1);

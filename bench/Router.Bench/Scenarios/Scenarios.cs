@@ -7,7 +7,7 @@ using Router.Bench.Report;
 namespace Router.Bench.Scenarios;
 
 /// <summary>The five scenarios of the benchmark and the floor comparison.</summary>
-internal sealed class ScenarioRunner(BenchContext ctx, BenchResults results)
+internal sealed partial class ScenarioRunner(BenchContext ctx, BenchResults results)
 {
     /// <summary>Go relay, 50 WebSocket consumers (issue #4).</summary>
     public const double TargetWs50 = 0.42;

@@ -17,6 +17,15 @@ internal sealed class Target : IAsyncDisposable
 
     public string Name { get; }
 
+    /// <summary>go2rtc (its own WebSocket API, a pulled source fed by <see cref="Load.StreamFeeder"/>) or a Router-protocol server.</summary>
+    public bool IsGo2rtc => Name == "go2rtc";
+
+    /// <summary>go2rtc: the port its source reads the JPEG stream from.</summary>
+    public int FeedPort { get; private init; }
+
+    /// <summary>The one stream go2rtc serves here.</summary>
+    public const string Go2rtcStream = "bench";
+
     public Uri HttpBase { get; }
 
     public Uri WsBase { get; }
@@ -51,6 +60,42 @@ internal sealed class Target : IAsyncDisposable
         return await ReadyAsync(new Target("floor", new Uri($"http://127.0.0.1:{port}"), port, [server]), ct);
     }
 
+    /// <summary>
+    /// go2rtc (the peer in <c>../shared/peers/go2rtc/</c>) run from a scratch directory with a config of the peer's shape
+    /// (<c>go2rtc.yaml</c> there: API on 127.0.0.1, RTSP off, one <c>exec:</c> stream) whose source is
+    /// <c>cat</c> of a TCP stream the bench writes the same bare JPEGs into at the same pace as Router's device.
+    /// go2rtc's own source (ffmpeg <c>-re</c> on a clip) would send the same bytes but not say when, so no latency could be measured.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No go2rtc binary.</exception>
+    public static async Task<Target> StartGo2rtcAsync(BenchContext ctx, CancellationToken ct)
+    {
+        var binary = ctx.Settings.Go2rtcPath;
+        if (!File.Exists(binary)) throw new FileNotFoundException($"go2rtc not found at {binary} (--go2rtc PATH)", binary);
+        int port = Ports.Free(), feed = Ports.Free();
+        var dir = Path.Combine(Path.GetTempPath(), "router-bench-go2rtc", port.ToString());
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "go2rtc.yaml"), $$"""
+            # written by Router.Bench: the peer's go2rtc.yaml with the port and the source changed (the bench feeds the JPEGs)
+            api: {listen: "127.0.0.1:{{port}}"}
+            rtsp: {listen: ""}
+            streams:
+              {{Go2rtcStream}}: exec:bash -c "exec cat < /dev/tcp/127.0.0.1/{{feed}}"
+
+            """, ct);
+        var server = ServerProcess.Start("go2rtc", binary, ["-c", "go2rtc.yaml"], new Dictionary<string, string>(), dir, ctx.Settings.LogDir);
+        var target = new Target("go2rtc", new Uri($"http://127.0.0.1:{port}"), port, [server]) { FeedPort = feed };
+        try
+        {
+            await server.WaitReadyAsync(new Uri(target.HttpBase, "/api").ToString(), TimeSpan.FromSeconds(30), ct);
+            return target;
+        }
+        catch
+        {
+            await target.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>S4: Router.Node with role node (the camera shard) and with role gateway (consumers, devices), joined in one cluster.</summary>
     public static async Task<Target> StartClusterAsync(BenchContext ctx, CancellationToken ct)
     {
@@ -78,6 +123,47 @@ internal sealed class Target : IAsyncDisposable
                 NodeHttp = new Uri($"http://127.0.0.1:{nodeHttp}"),
             };
             return target;
+        }
+        catch
+        {
+            foreach (var p in processes) await p.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The shape of <c>deploy/local/cluster.sh up</c>: <paramref name="nodes"/> node processes (all seeds) and
+    /// <paramref name="gateways"/> gateway processes on 127.0.0.1, without the script's pull source (at rest means no camera).
+    /// Consumers and devices connect to the last gateway.
+    /// </summary>
+    /// <exception cref="TimeoutException">A member was not ready within 120 s.</exception>
+    public static async Task<Target> StartLocalClusterAsync(BenchContext ctx, int nodes, int gateways, CancellationToken ct)
+    {
+        Require(ctx.NodeDll);
+        var remoting = Enumerable.Range(0, nodes + gateways).Select(_ => Ports.Free()).ToArray();
+        var http = Enumerable.Range(0, nodes + gateways).Select(_ => Ports.Free()).ToArray();
+        var seeds = Enumerable.Range(0, nodes).Select(i => $"--Router:Cluster:SeedNodes:{i}=akka.tcp://router@127.0.0.1:{remoting[i]}").ToArray();
+        var processes = new List<ServerProcess>();
+        try
+        {
+            for (var i = 0; i < nodes + gateways; i++)
+            {
+                var gateway = i >= nodes;
+                var args = new List<string>
+                {
+                    ctx.NodeDll, "--role", gateway ? "gateway" : "node", "--urls", $"http://127.0.0.1:{http[i]}", "--Router:Cluster:Hostname=127.0.0.1",
+                    $"--Router:Cluster:Port={remoting[i]}", "--Logging:LogLevel:Default=Warning",
+                };
+                args.AddRange(seeds);
+                if (gateway)
+                    args.AddRange(["--Router:ApiKeys:0:Tenant=bench", $"--Router:ApiKeys:0:Sha256={ctx.ApiKeySha256}",
+                        "--Router:ApiKeys:0:Scopes:0=ingest", "--Router:ApiKeys:0:Scopes:1=view", "--Router:ApiKeys:0:Name=bench"]);
+                processes.Add(ServerProcess.Start(gateway ? $"gateway-{i - nodes}" : $"node-{i}", "dotnet", args,
+                    RouterEnv(ctx, new Dictionary<string, string>()), Path.GetDirectoryName(ctx.NodeDll)!, ctx.Settings.LogDir));
+            }
+            for (var i = 0; i < processes.Count; i++)
+                await processes[i].WaitReadyAsync($"http://127.0.0.1:{http[i]}/readyz", TimeSpan.FromSeconds(120), ct);
+            return new Target("router-cluster", new Uri($"http://127.0.0.1:{http[^1]}"), http[^1], processes);
         }
         catch
         {
