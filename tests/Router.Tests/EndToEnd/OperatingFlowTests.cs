@@ -137,15 +137,7 @@ public sealed class OperatingFlowTests(ITestOutputHelper output)
 
             // 5. k1 removed: its token is refused on both gateways and its open stream is closed with the reason.
             var removal = Stopwatch.StartNew();
-            await secret.UpdateUntilAsync(KeysFile(true, ("k2", "flow-k2", true)), async () =>
-            {
-                foreach (var g in new[] { a, b })
-                {
-                    using var http = g.Http(oldToken);
-                    if ((await http.GetAsync("/v1/sources")).StatusCode != HttpStatusCode.Unauthorized) return false;
-                }
-                return true;
-            });
+            await secret.UpdateUntilAsync(KeysFile(true, ("k2", "flow-k2", true)), () => RefusedOnAsync(oldToken, a, b));
             var refusedAfter = removal.Elapsed;
             var closed = await oldViewer.ReceiveCloseAsync(Deadline);
             output.WriteLine($"k1's token refused on both gateways {refusedAfter.TotalMilliseconds:F0} ms after the file changed, its open stream closed {removal.ElapsedMilliseconds} ms after");
@@ -193,15 +185,7 @@ public sealed class OperatingFlowTests(ITestOutputHelper output)
             // 7. The view key is removed from the file: it is refused on both gateways and its open consumer sockets on
             // both are closed with the reason; the token it minted stays valid (tokens are stateless, docs/api.md).
             var revocation = Stopwatch.StartNew();
-            await secret.UpdateUntilAsync(KeysFile(false, ("k2", "flow-k2", true)), async () =>
-            {
-                foreach (var g in new[] { a, b })
-                {
-                    using var http = g.Http(ViewKey);
-                    if ((await http.GetAsync("/v1/sources")).StatusCode != HttpStatusCode.Unauthorized) return false;
-                }
-                return true;
-            });
+            await secret.UpdateUntilAsync(KeysFile(false, ("k2", "flow-k2", true)), () => RefusedOnAsync(ViewKey, a, b));
             var keyRefusedAfter = revocation.Elapsed;
             foreach (var socket in new[] { keyViewerA, keyViewerB })
             {
@@ -258,6 +242,17 @@ public sealed class OperatingFlowTests(ITestOutputHelper output)
             await Task.Delay(200);
         }
         return clock.Elapsed;
+    }
+
+    /// <summary>True when every one of <paramref name="gateways"/> answers <c>GET /v1/sources</c> with <paramref name="credential"/> (a key or a token) with 401.</summary>
+    private static async Task<bool> RefusedOnAsync(string credential, params LocalCluster.Member[] gateways)
+    {
+        foreach (var g in gateways)
+        {
+            using var http = g.Http(credential);
+            if ((await http.GetAsync("/v1/sources")).StatusCode != HttpStatusCode.Unauthorized) return false;
+        }
+        return true;
     }
 
     /// <summary>Every process's <c>/metrics</c> text, by process name.</summary>
