@@ -16,7 +16,7 @@ public sealed class LocalCluster : IAsyncDisposable
     private readonly List<RouterProcess> _all = [];
 
     /// <summary>One member process: its ports (HTTP, remoting bind port, advertised proxy port) and how to restart it.</summary>
-    public sealed class Member
+    public sealed class Member : EndToEnd.IRouterEndpoint
     {
         public required string Name { get; init; }
         /// <summary>The process's role: node or gateway (<c>--role</c>).</summary>
@@ -29,6 +29,17 @@ public sealed class LocalCluster : IAsyncDisposable
 
         /// <summary>The member's cluster address as it appears in Akka's logs.</summary>
         public string Address => $"127.0.0.1:{PublicPort}";
+
+        public Uri HttpBase => new($"http://127.0.0.1:{HttpPort}/");
+
+        public Uri WsBase => new($"ws://127.0.0.1:{HttpPort}/");
+
+        public HttpClient Http(string? key = null)
+        {
+            var client = new HttpClient { BaseAddress = HttpBase, Timeout = TimeSpan.FromSeconds(30) };
+            if (key is not null) client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            return client;
+        }
     }
 
     public Partition Partition { get; } = new();
@@ -50,11 +61,15 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>True when <c>ROUTER_TEST_CLUSTER_TIMINGS=defaults</c>: the members run with the default cluster timings.</summary>
     public static bool UsesDefaultTimings => Environment.GetEnvironmentVariable("ROUTER_TEST_CLUSTER_TIMINGS") == "defaults";
 
-    /// <summary>Starts <paramref name="nodes"/> node processes and 2 gateways, each with <paramref name="extraArgs"/> too.</summary>
-    public static async Task<LocalCluster> StartAsync(int nodes = 3, IEnumerable<string>? extraArgs = null)
+    /// <summary>
+    /// Starts <paramref name="nodes"/> node processes and 2 gateways, each with <paramref name="extraArgs"/> too, the
+    /// gateways also with <paramref name="gatewayArgs"/> (settings only the gateway role reads, e.g. a keys file).
+    /// </summary>
+    public static async Task<LocalCluster> StartAsync(int nodes = 3, IEnumerable<string>? extraArgs = null, IEnumerable<string>? gatewayArgs = null)
     {
         var cluster = new LocalCluster();
         cluster._extraArgs.AddRange(extraArgs ?? []);
+        cluster._gatewayArgs.AddRange(gatewayArgs ?? []);
         cluster.Nodes.AddRange(Enumerable.Range(0, nodes).Select(i => cluster.Create($"node-{i}", "node")));
         cluster.Gateways.AddRange(Enumerable.Range(0, 2).Select(i => cluster.Create($"gateway-{(char)('a' + i)}", "gateway")));
         cluster._seeds.AddRange(cluster.Nodes.Select(n => $"akka.tcp://router@{n.Address}"));
@@ -69,6 +84,7 @@ public sealed class LocalCluster : IAsyncDisposable
 
     private readonly List<string> _seeds = [];
     private readonly List<string> _extraArgs = [];
+    private readonly List<string> _gatewayArgs = [];
 
     private Member Create(string name, string role)
     {
@@ -101,6 +117,7 @@ public sealed class LocalCluster : IAsyncDisposable
         m.Args.AddRange(_extraArgs);
         if (m.Role == "gateway")
         {
+            m.Args.AddRange(_gatewayArgs);
             AddKey(m.Args, 0, AcmeKey, "acme");
             AddKey(m.Args, 1, GlobexKey, "globex");
         }

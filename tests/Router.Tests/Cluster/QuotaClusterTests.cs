@@ -59,7 +59,7 @@ public sealed class QuotaClusterTests(QuotaClusterTests.Fixture cluster, ITestOu
 
     private static readonly List<WsClient> Open = [];
 
-    private static async Task<double> UsageAsync(LocalCluster.Member member, string tenant, string quota)
+    internal static async Task<double> UsageAsync(LocalCluster.Member member, string tenant, string quota)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var text = await http.GetStringAsync($"http://127.0.0.1:{member.HttpPort}/metrics");

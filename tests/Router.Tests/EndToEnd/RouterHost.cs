@@ -10,7 +10,7 @@ namespace Router.Tests.EndToEnd;
 /// A real Router standalone process-in-a-test: <see cref="RouterNodeApp.Build"/> (the production code path) on
 /// Kestrel at 127.0.0.1:0 with a one-member Akka.NET cluster, tenants <c>acme</c> and <c>globex</c>, and a 1 s auth window.
 /// </summary>
-public sealed class RouterHost : IAsyncLifetime
+public sealed class RouterHost : IAsyncLifetime, IRouterEndpoint
 {
     public const string AcmeKey = "acme-key-0123456789";
     public const string AcmeViewOnlyKey = "acme-view-only";

@@ -84,7 +84,7 @@ public sealed class WsClient : IAsyncDisposable
     // --- protocol helpers -------------------------------------------------------------------------------
 
     /// <summary>Opens <c>/ws/device</c>, authenticates, and returns the client (asserting the reply).</summary>
-    public static async Task<WsClient> DeviceAsync(RouterHost host, string key, string sourceId)
+    public static async Task<WsClient> DeviceAsync(IRouterEndpoint host, string key, string sourceId)
     {
         var device = await ConnectAsync(new Uri(host.WsBase, "/ws/device"));
         await device.SendJsonAsync(new { type = "device_auth", api_key = key, source_id = sourceId, platform = "linux-test", agent_version = "0.7.1" });
@@ -94,7 +94,7 @@ public sealed class WsClient : IAsyncDisposable
     }
 
     /// <summary>Opens the consumer stream, authenticates, and returns the client and the init message.</summary>
-    public static async Task<(WsClient Client, JsonElement Init)> ConsumerAsync(RouterHost host, string key, string sourceId, string query = "")
+    public static async Task<(WsClient Client, JsonElement Init)> ConsumerAsync(IRouterEndpoint host, string key, string sourceId, string query = "")
     {
         var consumer = await ConnectAsync(new Uri(host.WsBase, $"/v1/sources/{sourceId}/video/stream{query}"));
         await consumer.SendJsonAsync(new { type = "auth", api_key = key });

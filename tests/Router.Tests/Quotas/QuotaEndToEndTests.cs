@@ -15,7 +15,7 @@ namespace Router.Tests.Quotas;
 /// </summary>
 public sealed class QuotaEndToEndTests
 {
-    private static async Task<HttpResponseMessage> PushAsync(RouterHost host, string key, string source, string camera, byte[]? jpeg = null)
+    internal static async Task<HttpResponseMessage> PushAsync(IRouterEndpoint host, string key, string source, string camera, byte[]? jpeg = null)
     {
         using var http = host.Http(key);
         var content = new ByteArrayContent(jpeg ?? TestFrames.Vtest[0]);

@@ -26,7 +26,7 @@ internal static class ViewerTokenClients
         }).ToArray();
 
     /// <summary><c>POST /v1/tokens</c>; returns the status and the JSON answer.</summary>
-    public static async Task<(HttpStatusCode Status, JsonElement Body)> MintAsync(RouterHost host, string key, object? body = null)
+    public static async Task<(HttpStatusCode Status, JsonElement Body)> MintAsync(IRouterEndpoint host, string key, object? body = null)
     {
         using var http = host.Http(key);
         using HttpContent? content = body switch
@@ -41,7 +41,7 @@ internal static class ViewerTokenClients
     }
 
     /// <summary>Mints a token and asserts the 200.</summary>
-    public static async Task<string> TokenAsync(RouterHost host, string key, object? body = null)
+    public static async Task<string> TokenAsync(IRouterEndpoint host, string key, object? body = null)
     {
         var (status, json) = await MintAsync(host, key, body);
         if (status != HttpStatusCode.OK) throw new InvalidOperationException($"POST /v1/tokens: {(int)status} {json}");
@@ -49,7 +49,7 @@ internal static class ViewerTokenClients
     }
 
     /// <summary>Opens the consumer stream and authenticates with a token; returns the client and its first message (init or the close).</summary>
-    public static async Task<(WsClient Client, WsMessage First)> ConsumerAsync(RouterHost host, string token, string sourceId, string query = "")
+    public static async Task<(WsClient Client, WsMessage First)> ConsumerAsync(IRouterEndpoint host, string token, string sourceId, string query = "")
     {
         var consumer = await WsClient.ConnectAsync(new Uri(host.WsBase, $"/v1/sources/{sourceId}/video/stream{query}"));
         await consumer.SendJsonAsync(new { type = "auth", token });
@@ -57,7 +57,7 @@ internal static class ViewerTokenClients
     }
 
     /// <summary>Waits until <c>GET /v1/sources</c> with <paramref name="key"/> lists <paramref name="sourceId"/> (its frames are flowing).</summary>
-    public static async Task WaitListedAsync(RouterHost host, string key, string sourceId)
+    public static async Task WaitListedAsync(IRouterEndpoint host, string key, string sourceId)
     {
         using var http = host.Http(key);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
@@ -119,7 +119,7 @@ internal static class ViewerTokenClients
             });
         }
 
-        public static async Task<Pusher> StartAsync(RouterHost host, string key, string sourceId, params string[] cameraIds) =>
+        public static async Task<Pusher> StartAsync(IRouterEndpoint host, string key, string sourceId, params string[] cameraIds) =>
             new(await WsClient.DeviceAsync(host, key, sourceId), cameraIds);
 
         public async ValueTask DisposeAsync()
