@@ -60,6 +60,23 @@ internal static class Connector
         }
     }
 
+    /// <summary>Connects a device to <c>/ws/device</c> and authenticates it for <paramref name="sourceId"/> (Plexus device auth).</summary>
+    /// <exception cref="InvalidOperationException">The server refused the device or closed before answering (15 s).</exception>
+    public static async Task<(ClientWebSocket Ws, HttpMessageInvoker Invoker)> ConnectDeviceAsync(Uri wsBase, string apiKey, string sourceId, CancellationToken ct)
+    {
+        var invoker = CreateInvoker(new ConnectOptions());
+        var ws = await ConnectAsync(new Uri(wsBase, "/ws/device"), invoker, new ConnectOptions(), ct);
+        await ws.SendAsync(Router.Protocol.PlexusJson.BuildDeviceAuth(apiKey, sourceId, "router-bench", "1"), WebSocketMessageType.Text, true, ct);
+        var reply = await ReceiveTextAsync(ws, TimeSpan.FromSeconds(15), ct);
+        if (reply is null || !reply.Contains("\"authenticated\"", StringComparison.Ordinal))
+        {
+            ws.Dispose();
+            invoker.Dispose();
+            throw new InvalidOperationException($"device {sourceId}: not authenticated: {reply ?? "closed"}");
+        }
+        return (ws, invoker);
+    }
+
     /// <summary>Receives one whole text message (small control messages: auth replies, init); null on close.</summary>
     public static async Task<string?> ReceiveTextAsync(WebSocket ws, TimeSpan timeout, CancellationToken ct)
     {

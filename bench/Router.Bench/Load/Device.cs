@@ -34,13 +34,7 @@ internal sealed class Device(CameraLedger ledger, FrameSet frames, double fps, i
     /// <exception cref="InvalidOperationException">The server refused the device.</exception>
     public async Task ConnectAsync(Uri wsBase, string apiKey, CancellationToken ct)
     {
-        _invoker = Connector.CreateInvoker(new ConnectOptions());
-        _ws = await Connector.ConnectAsync(new Uri(wsBase, "/ws/device"), _invoker, new ConnectOptions(), ct);
-        var auth = PlexusJson.BuildDeviceAuth(apiKey, Ledger.SourceId, "router-bench", "1");
-        await _ws.SendAsync(auth, WebSocketMessageType.Text, true, ct);
-        var reply = await Connector.ReceiveTextAsync(_ws, TimeSpan.FromSeconds(15), ct);
-        if (reply is null || !reply.Contains("\"authenticated\"", StringComparison.Ordinal))
-            throw new InvalidOperationException($"device {Ledger.SourceId}: not authenticated: {reply ?? "closed"}");
+        (_ws, _invoker) = await Connector.ConnectDeviceAsync(wsBase, apiKey, Ledger.SourceId, ct);
         _receiving = Task.Run(() => ReceiveLoopAsync(_ws));
     }
 

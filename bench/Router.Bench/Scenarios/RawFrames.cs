@@ -72,12 +72,7 @@ internal sealed class RawDevice(string sourceId, string cameraId, RawPictures pi
 
     public async Task ConnectAsync(Uri wsBase, string apiKey, CancellationToken ct)
     {
-        _invoker = Connector.CreateInvoker(new ConnectOptions());
-        _ws = await Connector.ConnectAsync(new Uri(wsBase, "/ws/device"), _invoker, new ConnectOptions(), ct);
-        await _ws.SendAsync(PlexusJson.BuildDeviceAuth(apiKey, sourceId, "router-bench", "1"), WebSocketMessageType.Text, true, ct);
-        var reply = await Connector.ReceiveTextAsync(_ws, TimeSpan.FromSeconds(15), ct);
-        if (reply is null || !reply.Contains("\"authenticated\"", StringComparison.Ordinal))
-            throw new InvalidOperationException($"device {sourceId}: not authenticated: {reply ?? "closed"}");
+        (_ws, _invoker) = await Connector.ConnectDeviceAsync(wsBase, apiKey, sourceId, ct);
         _receiving = Task.Run(() => ReceiveLoopAsync(_ws));
     }
 
