@@ -173,7 +173,7 @@ internal sealed class DeviceWebSocketEndpoint(
         {
             var key = new StreamKey(session.Tenant, session.SourceId, cameraId);
             var raw = frame.Raw!;
-            var encoded = await rawEncoder.EncodeAsync(session.Tenant, RawSlotKey(key), raw);
+            var encoded = await rawEncoder.EncodeAsync(key, raw);
             try
             {
                 switch (encoded.Status)
@@ -275,7 +275,7 @@ internal sealed class DeviceWebSocketEndpoint(
             {
                 // The pixel limit of the size policy, before any work (the JPEG would be refused by the camera anyway).
                 RawIngestMetrics.Rejected(session.Tenant, RawIngestMetrics.Pixels);
-                await SendErrorAsync($"frame rejected (TooManyPixels): {RawPixelLimitMessage(raw.Layout, maxPixels)}");
+                await SendErrorAsync($"frame rejected (TooManyPixels): {RawFrameEncoder.PixelLimitMessage(raw.Layout, maxPixels)}");
                 continue;
             }
             var cameraId = string.IsNullOrEmpty(frame.CameraId) ? Identifiers.DefaultCameraId : frame.CameraId;
@@ -304,13 +304,6 @@ internal sealed class DeviceWebSocketEndpoint(
             }
         }
     }
-
-    /// <summary>The <see cref="RawFrameEncoder"/> slot of a camera (shared by the device WebSocket and HTTP ingest).</summary>
-    internal static string RawSlotKey(StreamKey key) => $"{key.Tenant}\n{key.SourceId}\n{key.CameraId}";
-
-    /// <summary>The error for a raw frame over the pixel limit.</summary>
-    internal static string RawPixelLimitMessage(in RawFrameLayout layout, long maxPixels) =>
-        $"raw frame {layout.Width}×{layout.Height} is {layout.Pixels} pixels, over the limit of {maxPixels} pixels";
 
     private static ParsedFrame ParseBinary(ReadOnlySpan<byte> message) => DeviceMessageParser.ParseBinary(message);
 

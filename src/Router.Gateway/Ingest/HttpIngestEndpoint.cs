@@ -55,7 +55,7 @@ internal sealed class HttpIngestEndpoint(
             if (layout.Pixels > maxPixels)
             {
                 RawIngestMetrics.Rejected(identity.Tenant, RawIngestMetrics.Pixels);
-                return Results.Json(new { error = DeviceWebSocketEndpoint.RawPixelLimitMessage(layout, maxPixels) }, statusCode: StatusCodes.Status413PayloadTooLarge);
+                return Results.Json(new { error = RawFrameEncoder.PixelLimitMessage(layout, maxPixels) }, statusCode: StatusCodes.Status413PayloadTooLarge);
             }
             var rawLimit = gatewayOptions.Value.RawIngest.MaxMessageBytes;
             if (layout.ByteCount > rawLimit)
@@ -124,7 +124,7 @@ internal sealed class HttpIngestEndpoint(
                 return BadRequest(rawLayout.LengthMismatch(body.Length));
             }
             var key = new StreamKey(identity.Tenant, sourceId, cameraId);
-            var encoded = await rawEncoder.EncodeAsync(identity.Tenant, DeviceWebSocketEndpoint.RawSlotKey(key), new RawFrame(rawLayout, body));
+            var encoded = await rawEncoder.EncodeAsync(key, new RawFrame(rawLayout, body));
             switch (encoded.Status)
             {
                 case RawEncodeStatus.Encoded:

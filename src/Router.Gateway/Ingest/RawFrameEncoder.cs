@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
+using Router.Actors.Identity;
 using Router.Protocol;
 
 namespace Router.Gateway.Ingest;
 
-/// <summary>What became of a raw frame given to <see cref="RawFrameEncoder.EncodeAsync"/>.</summary>
+/// <summary>What became of a raw frame given to <see cref="RawFrameEncoder.EncodeAsync(StreamKey, RawFrame)"/>.</summary>
 internal enum RawEncodeStatus
 {
     /// <summary>Encoded; the JPEG is in <see cref="RawEncodeResult.Jpeg"/>.</summary>
@@ -101,6 +102,16 @@ internal sealed class RawFrameEncoder : IDisposable
 
     /// <summary>Cameras with a frame encoding or waiting now.</summary>
     public int Cameras { get { lock (_lock) return _slots.Count; } }
+
+    /// <summary>Encodes <paramref name="frame"/> as the newest frame of the camera <paramref name="key"/> (see the other overload).</summary>
+    /// <param name="key">The camera (tenant, source_id, camera_id); its tenant is the fairness and metrics tenant.</param>
+    /// <param name="frame">The checked raw frame.</param>
+    public Task<RawEncodeResult> EncodeAsync(StreamKey key, RawFrame frame) =>
+        EncodeAsync(key.Tenant, $"{key.Tenant}\n{key.SourceId}\n{key.CameraId}", frame);
+
+    /// <summary>The error for a raw frame over the pixel limit (<c>Router:Camera:SizePolicy:MaxPixels</c>).</summary>
+    public static string PixelLimitMessage(in RawFrameLayout layout, long maxPixels) =>
+        $"raw frame {layout.Width}×{layout.Height} is {layout.Pixels} pixels, over the limit of {maxPixels} pixels";
 
     /// <summary>
     /// Encodes <paramref name="frame"/> as the newest frame of <paramref name="slotKey"/>'s camera. An older frame of
