@@ -89,6 +89,16 @@ public static class GatewayHostingExtensions
     /// </summary>
     public static WebApplication MapRouterGateway(this WebApplication app)
     {
+        if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.DirectSend)
+        {
+            app.Use((context, next) => // before UseWebSockets, which takes the upgrade feature as the request arrives
+            {
+                var path = context.Request.Path;
+                if (path.StartsWithSegments("/v1/sources") && path.Value!.EndsWith("/video/stream", StringComparison.Ordinal))
+                    DirectSendUpgradeFeature.TryInstall(context);
+                return next(context);
+            });
+        }
         app.UseWebSockets();
         var viewer = new EmbeddedFileProvider(typeof(GatewayHostingExtensions).Assembly, "Router.Gateway.wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = viewer });

@@ -19,6 +19,13 @@ public sealed class GatewayOptions
     /// </summary>
     public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Consumer WebSockets on plain HTTP/1.1 write each frame's shared, already framed message straight to the socket
+    /// (<see cref="Streaming.DirectSendStream"/>) instead of through Kestrel's output pipe. Same bytes on the wire.
+    /// Default true; false writes through Kestrel (the comparison in docs/benchmarks.md "Direct send").
+    /// </summary>
+    public bool DirectSend { get; set; } = true;
+
     /// <summary>Consumer stream duration when the request has no <c>timeout</c>. Default 600 s.</summary>
     public TimeSpan DefaultStreamTimeout { get; set; } = TimeSpan.FromSeconds(600);
 

@@ -16,6 +16,7 @@ public sealed class VideoFrame : IRouterMessage
     private readonly Lock _encodeLock = new();
     private byte[]? _json;
     private byte[]? _binary;
+    private byte[]? _jpeg;
 
     /// <summary>Creates a frame. The JPEG array is taken over, not copied: callers must not change it afterwards.</summary>
     /// <param name="key">The stream the frame belongs to.</param>
@@ -60,14 +61,34 @@ public sealed class VideoFrame : IRouterMessage
     /// <summary>
     /// UTF-8 text of the Plexus consumer message
     /// <c>{"type":"video_frame","source_id","camera_id","frame":&lt;base64&gt;,"width","height","timestamp"}</c>,
-    /// built on first use and cached.
+    /// built on first use and cached (the payload of <see cref="FramedJsonMessage"/>).
     /// </summary>
-    public ReadOnlyMemory<byte> JsonMessage => Volatile.Read(ref _json) ?? Encode(ref _json,
-        () => PlexusJson.BuildVideoFrame(Key.SourceId, Key.CameraId, Jpeg, Width, Height, TimestampMs));
+    public ReadOnlyMemory<byte> JsonMessage => Payload(FramedJsonMessage);
 
     /// <summary>The binary frame message (<see cref="BinaryFrameCodec"/> layout), built on first use and cached.</summary>
-    public ReadOnlyMemory<byte> BinaryMessage => Volatile.Read(ref _binary) ?? Encode(ref _binary,
-        () => BinaryFrameCodec.Encode(new BinaryFrameHeader(Key.SourceId, Key.CameraId, Width, Height, TimestampMs), Jpeg));
+    public ReadOnlyMemory<byte> BinaryMessage => Payload(FramedBinaryMessage);
+
+    /// <summary>
+    /// <see cref="JsonMessage"/> as one whole server-to-client WebSocket text message (<see cref="WebSocketFraming"/>:
+    /// header, then the payload), built on first use and cached; written as is to every consumer socket of the format.
+    /// </summary>
+    public ReadOnlyMemory<byte> FramedJsonMessage => Volatile.Read(ref _json) ?? Encode(ref _json,
+        () => WebSocketFraming.Frame(text: true, PlexusJson.BuildVideoFrame(Key.SourceId, Key.CameraId, Jpeg, Width, Height, TimestampMs)));
+
+    /// <summary><see cref="BinaryMessage"/> as one whole WebSocket binary message, built on first use and cached.</summary>
+    public ReadOnlyMemory<byte> FramedBinaryMessage => Volatile.Read(ref _binary) ?? Encode(ref _binary,
+        () => WebSocketFraming.Frame(text: false,
+            BinaryFrameCodec.Encode(new BinaryFrameHeader(Key.SourceId, Key.CameraId, Width, Height, TimestampMs), Jpeg)));
+
+    /// <summary><see cref="Jpeg"/> as one whole WebSocket binary message (<c>format=jpeg</c>), built on first use and cached.</summary>
+    public ReadOnlyMemory<byte> FramedJpegMessage => Volatile.Read(ref _jpeg) ?? Encode(ref _jpeg,
+        () => WebSocketFraming.Frame(text: false, Jpeg));
+
+    private static ReadOnlyMemory<byte> Payload(ReadOnlyMemory<byte> framed)
+    {
+        var lengthCode = framed.Span[1] & 0x7F; // RFC 6455 §5.2: 0-125 the length itself, 126 a 16-bit, 127 a 64-bit length
+        return framed[(lengthCode < 126 ? 2 : lengthCode == 126 ? 4 : 10)..];
+    }
 
     private byte[] Encode(ref byte[]? slot, Func<byte[]> build)
     {

@@ -27,7 +27,13 @@ internal enum FrameFormat
 /// subscription. Sending on the delivering thread (a loopback send completes synchronously until the socket's buffer
 /// fills) saves a thread-pool hand-off per frame: measured with bench/Router.Bench, S1 100 consumers.
 /// </summary>
-internal sealed class ConsumerConnection(WebSocket socket, FrameFormat format, CancellationToken aborted) : IFrameOutlet
+/// <remarks>
+/// With a <see cref="DirectSendStream"/> (plain HTTP/1.1, see <see cref="GatewayOptions.DirectSend"/>) a frame's shared
+/// framed message (<see cref="VideoFrame.FramedJpegMessage"/> and its kin) goes to the socket as it is; otherwise
+/// through <see cref="WebSocket.SendAsync(ReadOnlyMemory{byte}, WebSocketMessageType, bool, CancellationToken)"/>.
+/// Either way the consumer receives the same bytes.
+/// </remarks>
+internal sealed class ConsumerConnection(WebSocket socket, DirectSendStream? direct, FrameFormat format, CancellationToken aborted) : IFrameOutlet
 {
     private readonly object _gate = new();
     private readonly Queue<(VideoFrame Frame, IActorRef AckTo, IActorRef ConsumerActor)> _waiting = new();
@@ -79,7 +85,12 @@ internal sealed class ConsumerConnection(WebSocket socket, FrameFormat format, C
             ValueTask send;
             try
             {
-                send = format switch
+                send = direct is { IsDirect: true } ? direct.SendMessageAsync(format switch
+                {
+                    FrameFormat.Json => item.Frame.FramedJsonMessage,
+                    FrameFormat.Binary => item.Frame.FramedBinaryMessage,
+                    _ => item.Frame.FramedJpegMessage,
+                }, aborted) : format switch
                 {
                     FrameFormat.Json => socket.SendAsync(item.Frame.JsonMessage, WebSocketMessageType.Text, true, aborted),
                     FrameFormat.Binary => socket.SendAsync(item.Frame.BinaryMessage, WebSocketMessageType.Binary, true, aborted),

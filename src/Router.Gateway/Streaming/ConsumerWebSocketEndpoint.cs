@@ -45,6 +45,9 @@ internal sealed class ConsumerWebSocketEndpoint(
     /// <summary>RFC 6455 close code 1013 "Try Again Later": a tenant limit refused the connection.</summary>
     private const int TryAgainLater = 1013;
 
+    /// <summary>How long a frame send in flight when a consumer stream stops may take before it is cancelled: 2 s.</summary>
+    private static readonly TimeSpan SendDrainTimeout = TimeSpan.FromSeconds(2);
+
     public async Task HandleAsync(HttpContext context, string sourceId)
     {
         var maxCameras = options.Value.Limits.MaxCamerasPerConsumer;
@@ -100,7 +103,7 @@ internal sealed class ConsumerWebSocketEndpoint(
             using var lease = identity.Grant is null ? keys.Track(identity, ApiScopes.View) : tokens.Track(identity);
             try
             {
-                await StreamAsync(ws, identity.Tenant, request, lease, aborted);
+                await StreamAsync(context, ws, identity.Tenant, request, lease, aborted);
             }
             finally
             {
@@ -157,17 +160,20 @@ internal sealed class ConsumerWebSocketEndpoint(
         return identity is not null && identity.Has(ApiScopes.View) ? identity : null;
     }
 
-    private async Task StreamAsync(WebSocket ws, string tenant, StreamRequest request, ApiKeyLease lease, CancellationToken aborted)
+    private async Task StreamAsync(HttpContext context, WebSocket ws, string tenant, StreamRequest request, ApiKeyLease lease, CancellationToken aborted)
     {
         var online = await directory.ActorRef.Ask<OnlineCameras>(new GetOnlineCameras(tenant), options.Value.QueryTimeout, aborted);
         await ws.SendAsync(InitMessage(online, lease.Identity.Grant), WebSocketMessageType.Text, true, aborted);
         // A token naming camera_ids: a request for every camera of the source gets only those.
         request = request with { CameraIds = request.CameraIds ?? lease.Identity.Grant?.CameraIds };
 
-        var connection = new ConsumerConnection(ws, request.Format, aborted);
+        using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        // A send still in flight when the stream stops gets SendDrainTimeout to finish (so the close frame follows a
+        // whole message); then it is cancelled, so a consumer that stopped reading cannot hold the close up.
+        using var cancelSends = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var connection = new ConsumerConnection(ws, DirectSendUpgradeFeature.Of(context), request.Format, cancelSends.Token);
         var consumerActor = system.ActorOf(ConsumerActor.Props(tenant, request.SourceId, request.CameraIds, request.MaxFps,
             relays.ActorRef, directory.ActorRef, connection, cameraOptions.Value.LatestFrameMaxAge, variant: request.Variant).WithDispatcher(FanOutDispatcher.For(system)));
-        using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         var timeout = request.Timeout ?? options.Value.DefaultStreamTimeout;
         var timedOut = Task.Delay(timeout, stopWriting.Token);
         var reading = DrainUntilCloseAsync(ws, aborted);
@@ -181,6 +187,7 @@ internal sealed class ConsumerWebSocketEndpoint(
             var first = await Task.WhenAny(reading, writing, timedOut, shuttingDown, revoked);
             system.Stop(consumerActor);
             stopWriting.Cancel();
+            cancelSends.CancelAfter(SendDrainTimeout);
             try { await connection.StopAsync(); } catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException) { }
             if (first == timedOut)
                 await CloseAndDrainAsync(ws, reading, PlexusJson.CloseStreamTimeout, "stream timeout");
