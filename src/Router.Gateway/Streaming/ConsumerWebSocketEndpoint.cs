@@ -188,7 +188,7 @@ internal sealed class ConsumerWebSocketEndpoint(
             system.Stop(consumerActor);
             stopWriting.Cancel();
             cancelSends.CancelAfter(SendDrainTimeout);
-            try { await connection.StopAsync(); } catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException) { }
+            try { await connection.StopAsync(); } catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or System.Net.Sockets.SocketException) { }
             if (first == timedOut)
                 await CloseAndDrainAsync(ws, reading, PlexusJson.CloseStreamTimeout, "stream timeout");
             else if (first == revoked)
