@@ -40,6 +40,7 @@ internal sealed class ConsumerConnection(WebSocket socket, DirectSendStream? dir
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _sending;
     private bool _stopping;
+    private bool _countedDirect;
     private long _framesSent;
 
     /// <summary>Frames sent so far.</summary>
@@ -85,6 +86,11 @@ internal sealed class ConsumerConnection(WebSocket socket, DirectSendStream? dir
             ValueTask send;
             try
             {
+                if (direct is { IsDirect: true } && !_countedDirect) // one send at a time: no race on the flag
+                {
+                    _countedDirect = true;
+                    DirectSendMetrics.DirectStream(item.Frame.Key.Tenant);
+                }
                 send = direct is { IsDirect: true } ? direct.SendMessageAsync(format switch
                 {
                     FrameFormat.Json => item.Frame.FramedJsonMessage,

@@ -188,7 +188,7 @@ internal sealed class ConsumerWebSocketEndpoint(
             system.Stop(consumerActor);
             stopWriting.Cancel();
             cancelSends.CancelAfter(SendDrainTimeout);
-            try { await connection.StopAsync(); } catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException) { }
+            try { await connection.StopAsync(); } catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or System.Net.Sockets.SocketException) { }
             if (first == timedOut)
                 await CloseAndDrainAsync(ws, reading, PlexusJson.CloseStreamTimeout, "stream timeout");
             else if (first == revoked)
@@ -215,7 +215,7 @@ internal sealed class ConsumerWebSocketEndpoint(
         if (ws.State is WebSocketState.Open or WebSocketState.CloseReceived)
         {
             try { await ws.CloseOutputAsync((WebSocketCloseStatus)code, reason, CancellationToken.None); }
-            catch (WebSocketException) { }
+            catch (WebSocketException) { ws.Abort(); } // no close could be written (a send was cut or failed): no reply to wait for
         }
         if (await Task.WhenAny(reading, Task.Delay(TimeSpan.FromSeconds(2))) != reading) ws.Abort();
         try { await reading; } catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
