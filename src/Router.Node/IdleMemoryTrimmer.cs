@@ -17,8 +17,11 @@ namespace Router.Node;
 /// <see cref="RestGrowthBytes"/> (first the start-up's garbage and the gen0 budget it touched, 16 MiB on a machine with
 /// a 32 MiB L3 cache; then every few minutes at ~40 KB/s).</item>
 /// </list>
-/// After each collection the native heap is trimmed too (glibc <c>malloc_trim</c>): the runtime, the JIT and the
-/// sockets free native memory that glibc keeps resident (~10 MiB after start-up). Under load it does nothing.
+/// A trim is followed by a second one at the next check if the process is still quiet: what a burst leaves dies over
+/// some seconds after it (connections and actors stopping, finalizers of sockets and handles), after the first trim;
+/// measured, 11 of the 17 MB left in gen2 a minute after 500 consumers left were such garbage. After each collection the
+/// native heap is trimmed too (glibc <c>malloc_trim</c>): the runtime, the JIT and the sockets free native memory that
+/// glibc keeps resident (~10 MiB after start-up). Under load it does nothing.
 /// </summary>
 internal sealed class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logger) : BackgroundService
 {
@@ -42,7 +45,10 @@ internal sealed class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logger) : Bac
     /// committed memory is at least <see cref="GrowthBytes"/> above <paramref name="baselineBytes"/> (after the last trim).
     /// </summary>
     internal static bool ShouldTrim(long allocatedBytes, TimeSpan over, long committedBytes, long baselineBytes) =>
-        allocatedBytes / over.TotalSeconds < QuietBytesPerSecond && committedBytes - baselineBytes >= GrowthBytes;
+        IsQuiet(allocatedBytes, over) && committedBytes - baselineBytes >= GrowthBytes;
+
+    /// <summary>True when the process allocated under <see cref="QuietBytesPerSecond"/> over <paramref name="over"/>.</summary>
+    internal static bool IsQuiet(long allocatedBytes, TimeSpan over) => allocatedBytes / over.TotalSeconds < QuietBytesPerSecond;
 
     /// <summary>
     /// True when the process allocated under <see cref="RestBytesPerSecond"/> over <paramref name="over"/> and the GC's
@@ -57,6 +63,7 @@ internal sealed class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logger) : Bac
         var allocated = GC.GetTotalAllocatedBytes();
         var baseline = GC.GetGCMemoryInfo().TotalCommittedBytes;
         var restBaseline = 0L;
+        var followUp = false;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -66,7 +73,10 @@ internal sealed class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logger) : Bac
                 allocated = now;
                 var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
                 if (committed < baseline) baseline = committed;
-                if (!ShouldTrim(sinceLast, Period, committed, baseline) && !ShouldTrimAtRest(sinceLast, Period, committed, restBaseline)) continue;
+                var trim = ShouldTrim(sinceLast, Period, committed, baseline) || ShouldTrimAtRest(sinceLast, Period, committed, restBaseline);
+                var second = !trim && followUp && IsQuiet(sinceLast, Period);
+                followUp = trim;
+                if (!trim && !second) continue;
                 GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
                 GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 NativeHeap.Trim();
