@@ -17,7 +17,7 @@ namespace Router.Node;
 /// <see cref="RestGrowthBytes"/> (first the start-up's garbage and the gen0 budget it touched, 16 MiB on a machine with
 /// a 32 MiB L3 cache; then every few minutes at ~40 KB/s).</item>
 /// </list>
-/// A trim is followed by a second one at the next check if the process is still quiet: what a burst leaves dies over
+/// A burst's trim is followed by a second one at the next check if the process is still quiet: what a burst leaves dies over
 /// some seconds after it (connections and actors stopping, finalizers of sockets and handles), after the first trim;
 /// measured, 11 of the 17 MB left in gen2 a minute after 500 consumers left were such garbage. After each collection the
 /// native heap is trimmed too (glibc <c>malloc_trim</c>): the runtime, the JIT and the sockets free native memory that
@@ -73,9 +73,10 @@ internal sealed class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logger) : Bac
                 allocated = now;
                 var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
                 if (committed < baseline) baseline = committed;
-                var trim = ShouldTrim(sinceLast, Period, committed, baseline) || ShouldTrimAtRest(sinceLast, Period, committed, restBaseline);
+                var afterBurst = ShouldTrim(sinceLast, Period, committed, baseline);
+                var trim = afterBurst || ShouldTrimAtRest(sinceLast, Period, committed, restBaseline);
                 var second = !trim && followUp && IsQuiet(sinceLast, Period);
-                followUp = trim;
+                followUp = afterBurst;
                 if (!trim && !second) continue;
                 GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
                 GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
