@@ -43,7 +43,7 @@ internal static class Program
         var warmup = new Option<double?>("--warmup") { Description = "warm-up before each window in seconds (default 5: JIT tiering settles; quick 1)" };
         var consumers = new Option<int[]?>("--consumers") { Description = "S1 consumer counts (default 10 100 500)", AllowMultipleArgumentsPerToken = true };
         var formats = new Option<string[]?>("--formats") { Description = "S1 formats (default binary json); the first one is used by S2 and S3", AllowMultipleArgumentsPerToken = true };
-        var servers = new Option<string[]?>("--servers") { Description = "router and/or floor (default both); peer: any of go2rtc, floor, router (default all)", AllowMultipleArgumentsPerToken = true };
+        var servers = new Option<string[]?>("--servers") { Description = "router and/or floor (default both); peer: any of go2rtc, floor, router (default all); rest: any of router, go2rtc, cluster (default all)", AllowMultipleArgumentsPerToken = true };
         var idle = new Option<int?>("--idle-count") { Description = "S5 idle subscribers (default 10000, quick 2000)" };
         var cameras = new Option<int?>("--cameras") { Description = "S2 cameras (default 200)" };
         var profile = new Option<string?>("--profile") { Description = "perf or dotnet-trace: profile the first window of each server" };

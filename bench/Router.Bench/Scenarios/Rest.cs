@@ -23,8 +23,10 @@ internal sealed partial class ScenarioRunner
         var frames = PeerMedia.Load(ctx.Settings.MediaPath);
         var pctx = new BenchContext(ctx.Settings, frames, ctx.Out);
         ctx.Log($"rest: {window.TotalSeconds:0} s windows after {settle.TotalSeconds:0} s settling; burst of {burst} consumers, RSS {after.TotalSeconds:0} s after they left");
+        var only = ctx.Settings.PeerServers; // --servers router go2rtc cluster: run only these parts
         foreach (var server in new[] { "router", "go2rtc" })
         {
+            if (only is not null && !only.Contains(server)) continue;
             try
             {
                 await using var target = server == "go2rtc" ? await Target.StartGo2rtcAsync(pctx, ct) : await Target.StartRouterAsync(pctx, ct);
@@ -57,6 +59,7 @@ internal sealed partial class ScenarioRunner
                 ctx.Log($"  rest {server}: failed: {e.Message}");
             }
         }
+        if (only is not null && !only.Contains("cluster")) { WriteRestTable(); return; }
         try
         {
             await using var cluster = await Target.StartLocalClusterAsync(pctx, 3, 2, ct);
@@ -76,6 +79,11 @@ internal sealed partial class ScenarioRunner
             results.Notes.Add($"rest cluster: failed: {e.Message}");
             ctx.Log($"  rest cluster: failed: {e.Message}");
         }
+        WriteRestTable();
+    }
+
+    private void WriteRestTable()
+    {
         ctx.Out.WriteLine();
         ctx.Out.WriteLine("At rest (CPU: share of one core over the window; RSS at its end):");
         ctx.Out.Write(Tables.Rest(results.Rest));
