@@ -99,6 +99,11 @@ public static class RouterAkkaHostingExtensions
                 # timers are 50 ms and up (sweeps, liveness, resubscribe, ask timeouts), so a timer fires at most one
                 # tick (50 ms) late; the failure detector's 1 s heartbeats and 3 s acceptable pause are unaffected.
                 akka.scheduler.tick-duration = 50ms
+                # Akka's hashed wheel ticks through a .NET PeriodicTimer: each tick wakes the runtime's timer thread 3-4
+                # times and a thread-pool worker (which wakes a second one), due timers or not. IdleAwareScheduler sleeps
+                # on its own thread until the next due timer (on the same 50 ms grid): an idle cluster process went from
+                # ~500 to ~360 thread wake-ups a second (docs/benchmarks.md, issue 11).
+                akka.scheduler.implementation = "{{typeof(IdleAwareScheduler).AssemblyQualifiedName}}"
                 akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-leave.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-exiting.timeout = 10s
