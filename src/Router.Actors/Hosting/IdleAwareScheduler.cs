@@ -10,7 +10,10 @@ namespace Router.Actors.Hosting;
 /// Akka's scheduler (<c>akka.scheduler.implementation</c>) for Router processes: one dedicated thread that sleeps until
 /// the earliest due timer instead of waking every tick. Due times are rounded up to a grid of
 /// <c>akka.scheduler.tick-duration</c> (50 ms in Router), so timers due in the same slot fire together, as on Akka's
-/// hashed wheel, and a timer fires at most one tick late.
+/// hashed wheel, and a timer fires at most one tick late. A repeating timer whose interval is a whole number of 500 ms
+/// (or of 100 ms) runs on that coarser grid instead: its period is unchanged, its first run comes up to 500 ms (100 ms)
+/// after its initial delay, and the periodic timers of a process at rest (heartbeats, gossip, sweeps, retry ticks: 1 s,
+/// 500 ms) all fire in the same few slots a second instead of spreading over all twenty.
 /// </summary>
 /// <remarks>
 /// Akka's <see cref="HashedWheelTimerScheduler"/> (1.5) ticks through a <see cref="PeriodicTimer"/>: every tick wakes
@@ -21,6 +24,7 @@ namespace Router.Actors.Hosting;
 /// </remarks>
 internal sealed class IdleAwareScheduler : SchedulerBase, IDateTimeOffsetNowTimeProvider, IDisposable
 {
+    private static readonly long[] PeriodicGrids = [TimeSpan.FromMilliseconds(500).Ticks, TimeSpan.FromMilliseconds(100).Ticks];
     private readonly long _tickTicks; // Stopwatch ticks per grid slot
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly object _gate = new();
@@ -36,7 +40,7 @@ internal sealed class IdleAwareScheduler : SchedulerBase, IDateTimeOffsetNowTime
     {
         var tick = config.GetTimeSpan("akka.scheduler.tick-duration", TimeSpan.FromMilliseconds(10));
         if (tick <= TimeSpan.Zero) throw new ConfigurationException($"akka.scheduler.tick-duration must be > 0, was {tick}");
-        _tickTicks = Math.Max(1, (long)(tick.TotalSeconds * Stopwatch.Frequency));
+        _tickTicks = ToTicks(tick);
         _thread = new Thread(Run) { IsBackground = true, Name = "akka-scheduler" };
         _thread.Start();
     }
@@ -48,23 +52,23 @@ internal sealed class IdleAwareScheduler : SchedulerBase, IDateTimeOffsetNowTime
     public override TimeSpan HighResMonotonicClock => AkkaClock.ElapsedHighRes();
 
     protected override void InternalScheduleTellOnce(TimeSpan delay, ICanTell receiver, object message, IActorRef sender, ICancelable cancelable) =>
-        Add(new Work(receiver, message, sender, null, cancelable, 0), delay);
+        Add(new Work(receiver, message, sender, null, cancelable, 0, _tickTicks), delay);
 
     protected override void InternalScheduleTellRepeatedly(TimeSpan initialDelay, TimeSpan interval, ICanTell receiver, object message, IActorRef sender,
         ICancelable cancelable) =>
-        Add(new Work(receiver, message, sender, null, cancelable, ToTicks(interval)), initialDelay);
+        Add(new Work(receiver, message, sender, null, cancelable, ToTicks(interval), Grid(interval)), initialDelay);
 
     protected override void InternalScheduleOnce(TimeSpan delay, Action action, ICancelable cancelable) =>
-        Add(new Work(null, null, null, new ActionRunnable(action), cancelable, 0), delay);
+        Add(new Work(null, null, null, new ActionRunnable(action), cancelable, 0, _tickTicks), delay);
 
     protected override void InternalScheduleOnce(TimeSpan delay, IRunnable action, ICancelable cancelable) =>
-        Add(new Work(null, null, null, action, cancelable, 0), delay);
+        Add(new Work(null, null, null, action, cancelable, 0, _tickTicks), delay);
 
     protected override void InternalScheduleRepeatedly(TimeSpan initialDelay, TimeSpan interval, Action action, ICancelable cancelable) =>
-        Add(new Work(null, null, null, new ActionRunnable(action), cancelable, ToTicks(interval)), initialDelay);
+        Add(new Work(null, null, null, new ActionRunnable(action), cancelable, ToTicks(interval), Grid(interval)), initialDelay);
 
     protected override void InternalScheduleRepeatedly(TimeSpan initialDelay, TimeSpan interval, IRunnable action, ICancelable cancelable) =>
-        Add(new Work(null, null, null, action, cancelable, ToTicks(interval)), initialDelay);
+        Add(new Work(null, null, null, action, cancelable, ToTicks(interval), Grid(interval)), initialDelay);
 
     /// <summary>Timers in the queue, cancelled ones not yet purged included (tests).</summary>
     internal int Pending
@@ -86,13 +90,23 @@ internal sealed class IdleAwareScheduler : SchedulerBase, IDateTimeOffsetNowTime
         if (Thread.CurrentThread != _thread) _thread.Join(TimeSpan.FromSeconds(5));
     }
 
-    /// <summary>Stopwatch ticks of <paramref name="t"/>, at least 1, at most ~100 years (no overflow for TimeSpan.MaxValue).</summary>
-    private static long ToTicks(TimeSpan t) => (long)Math.Clamp(t.TotalSeconds * Stopwatch.Frequency, 1, 100 * 365.25 * 86400 * Stopwatch.Frequency);
+    /// <summary>Stopwatch ticks of <paramref name="t"/>, at least 1, at most a quarter of long.MaxValue (no overflow for TimeSpan.MaxValue).</summary>
+    private static long ToTicks(TimeSpan t) =>
+        (long)Int128.Clamp((Int128)t.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond, 1, long.MaxValue / 4);
 
-    /// <summary>The end of the grid slot that <paramref name="at"/> falls in (never earlier than <paramref name="at"/>).</summary>
-    private long Slot(long at) => (at + _tickTicks - 1) / _tickTicks * _tickTicks;
+    /// <summary>The grid (Stopwatch ticks) of a repeating timer: the coarsest of 500 ms and 100 ms that divides its interval, else the tick.</summary>
+    private long Grid(TimeSpan interval)
+    {
+        foreach (var grid in PeriodicGrids)
+            if (interval.Ticks % grid == 0)
+                return Math.Max(_tickTicks, ToTicks(TimeSpan.FromTicks(grid)));
+        return _tickTicks;
+    }
 
-    private void Add(Work work, TimeSpan delay) => Enqueue(work, Slot(_clock.ElapsedTicks + ToTicks(delay)));
+    /// <summary>The end of the <paramref name="grid"/> slot that <paramref name="at"/> falls in (never earlier than <paramref name="at"/>).</summary>
+    private static long Slot(long at, long grid) => (at + grid - 1) / grid * grid;
+
+    private void Add(Work work, TimeSpan delay) => Enqueue(work, Slot(_clock.ElapsedTicks + ToTicks(delay), work.Grid));
 
     private void Enqueue(Work work, long due)
     {
@@ -130,7 +144,7 @@ internal sealed class IdleAwareScheduler : SchedulerBase, IDateTimeOffsetNowTime
                         {
                             _queue.Dequeue();
                             _due.Add(w);
-                            if (w.Interval > 0) w.NextDue = Slot(Math.Max(due + w.Interval, now));
+                            if (w.Interval > 0) w.NextDue = Slot(Math.Max(due + w.Interval, now), w.Grid);
                         }
                         _sleepingUntil = long.MaxValue;
                         break;
@@ -171,7 +185,7 @@ internal sealed class IdleAwareScheduler : SchedulerBase, IDateTimeOffsetNowTime
                 .GetMethod!.CreateDelegate<Func<TimeSpan>>();
     }
 
-    private sealed class Work(ICanTell? receiver, object? message, IActorRef? sender, IRunnable? runnable, ICancelable? cancelable, long interval)
+    private sealed class Work(ICanTell? receiver, object? message, IActorRef? sender, IRunnable? runnable, ICancelable? cancelable, long interval, long grid)
     {
         public ICanTell? Receiver { get; } = receiver;
         public object? Message { get; } = message;
@@ -179,6 +193,7 @@ internal sealed class IdleAwareScheduler : SchedulerBase, IDateTimeOffsetNowTime
         public IRunnable? Runnable { get; } = runnable;
         public ICancelable? Cancelable { get; } = cancelable;
         public long Interval { get; } = interval; // Stopwatch ticks; 0 = once
+        public long Grid { get; } = grid; // Stopwatch ticks: due times are rounded up to a multiple of this
         public long NextDue { get; set; }
     }
 }

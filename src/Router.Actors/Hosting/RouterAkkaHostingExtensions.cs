@@ -104,6 +104,15 @@ public static class RouterAkkaHostingExtensions
                 # on its own thread until the next due timer (on the same 50 ms grid): an idle cluster process went from
                 # ~500 to ~360 thread wake-ups a second (docs/benchmarks.md, issue 11).
                 akka.scheduler.implementation = "{{typeof(IdleAwareScheduler).AssemblyQualifiedName}}"
+                # Each remoting endpoint writer checks every piggyback-timeout / 2 whether a system-message ack is due
+                # (Akka's 0.3 s: a 150 ms tick per writer, in most of the scheduler's slots at rest). 1 s: the tick is
+                # 500 ms, on the scheduler's 500 ms grid; an ack still goes out within 1.5 s, before the sender's 2 s
+                # resend-interval, and rides on any ordinary message before that.
+                akka.remote.system-message-ack-piggyback-timeout = 1s
+                # Heartbeats go to this many other members (Akka's default 9: every peer in a 3+2 cluster). Each member
+                # is still watched by 3 (more while some are unreachable), with the same interval, acceptable pause
+                # and detection time (docs/deploy.md, Cluster timings); a quarter fewer heartbeat messages at rest.
+                akka.cluster.failure-detector.monitored-by-nr-of-members = 3
                 akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-leave.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-exiting.timeout = 10s

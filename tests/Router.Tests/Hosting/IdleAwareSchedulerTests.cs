@@ -66,6 +66,22 @@ public sealed class IdleAwareSchedulerTests() : TestKit($$"""
     }
 
     [Fact]
+    public void A_repeated_timer_on_the_coarse_grid_keeps_its_period()
+    {
+        var probe = CreateTestProbe();
+        var watch = Stopwatch.StartNew();
+        var repeated = Sys.Scheduler.ScheduleTellRepeatedlyCancelable(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), probe.Ref, "tick",
+            ActorRefs.NoSender);
+        probe.ExpectMsg("tick", Generous);
+        var first = watch.Elapsed;
+        Assert.True(first >= TimeSpan.FromMilliseconds(90), $"first tick after {first.TotalMilliseconds} ms, before its initial delay");
+        probe.ExpectMsg("tick", Generous);
+        probe.ExpectMsg("tick", Generous);
+        Assert.True(watch.Elapsed - first >= TimeSpan.FromMilliseconds(990), $"two periods of 500 ms took {(watch.Elapsed - first).TotalMilliseconds} ms");
+        repeated.Cancel();
+    }
+
+    [Fact]
     public void Actions_run_and_a_failing_one_does_not_stop_the_others()
     {
         var probe = CreateTestProbe();
