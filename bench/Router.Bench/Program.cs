@@ -28,6 +28,8 @@ internal static class Program
         var go2rtc = new Option<string?>("--go2rtc") { Description = "peer/rest: the go2rtc binary (default ../shared/peers/go2rtc/go2rtc)" };
         var repeat = new Option<int?>("--repeat") { Description = "peer: runs of each point, interleaved (default 1)" };
         var restSeconds = new Option<double?>("--rest-seconds") { Description = "rest: seconds of each at-rest window (default 30, quick 10)" };
+        var restSettle = new Option<double?>("--rest-settle") { Description = "rest: seconds after start (or after the camera started) before a window (default 40, quick 5)" };
+        var restCluster = new Option<bool>("--rest-cluster-only") { Description = "rest: only the local cluster (3 nodes + 2 gateways), not standalone Router and go2rtc" };
         // hostile (not part of all): a normal tenant streams while a hostile tenant attacks (Scenarios/Hostile.cs).
         var attacks = new Option<string[]?>("--attacks") { Description = "hostile: attacks to run (bomb bombx8 frameflood authflood heldbodies subscriptionflood subscriptionfloodatlimits; default all)", AllowMultipleArgumentsPerToken = true };
         var attackSeconds = new Option<double?>("--attack-seconds") { Description = "hostile: length of each flood in seconds (default 10)" };
@@ -57,7 +59,7 @@ internal static class Program
         var root = new RootCommand("Router benchmark: fan-out, many cameras, slow consumers, cross-node, idle subscribers; Router against a bare Kestrel floor.")
         {
             scenario, quick, repo, build, output, charts, media, window, warmup, consumers, formats, servers, idle, cameras, profile, profileDir, logDir, routerEnv, serveFloor, port,
-            attacks, attackSeconds, settleSeconds, podLimit, go2rtc, repeat, restSeconds,
+            attacks, attackSeconds, settleSeconds, podLimit, go2rtc, repeat, restSeconds, restSettle, restCluster,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -90,6 +92,8 @@ internal static class Program
                 Repeat = Math.Max(1, parse.GetValue(repeat) ?? 1),
                 PeerServers = parse.GetValue(servers) is { Length: > 0 } ps ? ps : null,
                 RestSeconds = parse.GetValue(restSeconds) ?? (isQuick ? 10 : 30),
+                RestSettleSeconds = parse.GetValue(restSettle) ?? (isQuick ? 5 : 40),
+                RestClusterOnly = parse.GetValue(restCluster),
             };
             if (settings.Scenario == "raw") // not part of all: raw frame encode cost and ingest rate (Scenarios/Raw.cs)
             {

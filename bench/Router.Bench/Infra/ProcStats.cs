@@ -48,6 +48,40 @@ internal readonly record struct ProcSample(
         return new ProcSample(System.Diagnostics.Stopwatch.GetTimestamp(), cpu, user, sys, rss, hwm, rchar, wchar, threads);
     }
 
+    /// <summary>
+    /// Context switches (voluntary + involuntary) of each thread of <paramref name="pid"/> alive now (thread id to count),
+    /// from /proc/pid/task/*/status. See <see cref="WakeupsPerSecond"/>.
+    /// </summary>
+    public static Dictionary<string, long> ReadThreadSwitches(int pid)
+    {
+        var switches = new Dictionary<string, long>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    long n = 0;
+                    foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                        if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                            n += long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+                    switches[Path.GetFileName(task)] = n;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // the thread exited
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return switches;
+    }
+
+    /// <summary>
+    /// The process's thread wake-ups per second between two <see cref="ReadThreadSwitches"/> readings: each thread's
+    /// switches since the first reading (all of them for a thread started since), a measure that, unlike CPU time,
+    /// barely moves with the load of the rest of the machine. Threads that exited in between are not counted.
+    /// </summary>
+    public static double WakeupsPerSecond(Dictionary<string, long> start, Dictionary<string, long> end, double seconds) =>
+        end.Sum(t => t.Value - start.GetValueOrDefault(t.Key)) / seconds;
+
     /// <summary>Resets VmHWM to the current RSS (writes 5 to /proc/pid/clear_refs); false when not permitted.</summary>
     public static bool ResetPeak(int pid)
     {

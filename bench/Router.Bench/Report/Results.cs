@@ -121,4 +121,5 @@ internal sealed record PeerComparison(
     bool JpegAtMostGo2rtc, double JsonOverJpeg, bool JsonWithin15, bool FpsHeldWhereGo2rtcDoes);
 
 /// <summary>One process in one at-rest state: CPU share of one core over the window and RSS at its end.</summary>
-internal sealed record RestRow(string Server, string State, string Process, double Seconds, double CpuPercentOfCore, long RssBytes, int Threads);
+internal sealed record RestRow(string Server, string State, string Process, double Seconds, double CpuPercentOfCore, long RssBytes, int Threads,
+    double WakeupsPerSecond = double.NaN);

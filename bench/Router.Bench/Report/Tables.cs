@@ -110,9 +110,10 @@ internal static class Tables
 
     /// <summary>The rest scenario: one line per process and state.</summary>
     public static string Rest(IEnumerable<RestRow> rows) => Render(
-        ["server", "state", "process", "window s", "CPU % of a core", "RSS MiB", "threads"],
+        ["server", "state", "process", "window s", "CPU % of a core", "wake-ups/s", "RSS MiB", "threads"],
         rows.Select(r => (IReadOnlyList<string>)
         [
-            r.Server, r.State, r.Process, F(r.Seconds, "0"), F(r.CpuPercentOfCore), Mb(r.RssBytes), r.Threads.ToString(),
+            r.Server, r.State, r.Process, F(r.Seconds, "0"), F(r.CpuPercentOfCore), double.IsNaN(r.WakeupsPerSecond) ? "-" : F(r.WakeupsPerSecond, "0"),
+            Mb(r.RssBytes), r.Threads.ToString(),
         ]));
 }

@@ -36,6 +36,10 @@ internal sealed record BenchSettings
     public int Repeat { get; init; } = 1;
     /// <summary>Seconds the rest scenario measures each at-rest state (default 30).</summary>
     public double RestSeconds { get; init; } = 30;
+    /// <summary>Seconds the rest scenario lets a server settle before a window (default 40; tiered JIT works for ~30 s after start).</summary>
+    public double RestSettleSeconds { get; init; } = 40;
+    /// <summary>The rest scenario measures only the local cluster.</summary>
+    public bool RestClusterOnly { get; init; }
 }
 
 /// <summary>Everything the scenarios share: settings, the frames, the API key, where the server builds are.</summary>

@@ -17,14 +17,14 @@ internal sealed partial class ScenarioRunner
     public async Task RestAsync(CancellationToken ct)
     {
         var window = TimeSpan.FromSeconds(ctx.Settings.RestSeconds);
-        var settle = TimeSpan.FromSeconds(ctx.Settings.Quick ? 5 : 40); // tiered JIT still works ~30 s after start
+        var settle = TimeSpan.FromSeconds(ctx.Settings.RestSettleSeconds); // tiered JIT still works ~30 s after start
         var burst = ctx.Settings.Quick ? 100 : 500;
         var after = TimeSpan.FromSeconds(ctx.Settings.Quick ? 10 : 60);
         var frames = PeerMedia.Load(ctx.Settings.MediaPath);
         var pctx = new BenchContext(ctx.Settings, frames, ctx.Out);
         ctx.Log($"rest: {window.TotalSeconds:0} s windows after {settle.TotalSeconds:0} s settling; burst of {burst} consumers, RSS {after.TotalSeconds:0} s after they left");
         var only = ctx.Settings.PeerServers; // --servers router go2rtc cluster: run only these parts
-        foreach (var server in new[] { "router", "go2rtc" })
+        foreach (var server in ctx.Settings.RestClusterOnly ? [] : new[] { "router", "go2rtc" })
         {
             if (only is not null && !only.Contains(server)) continue;
             try
@@ -64,14 +64,16 @@ internal sealed partial class ScenarioRunner
         {
             await using var cluster = await Target.StartLocalClusterAsync(pctx, 3, 2, ct);
             await Task.Delay(settle, ct);
-            var starts = cluster.Processes.Select(p => p.Sample()).ToList();
+            var starts = cluster.Processes.Select(p => (Proc: p.Sample(), Switches: ProcSample.ReadThreadSwitches(p.Pid))).ToList();
             await Task.Delay(window, ct);
             for (var i = 0; i < cluster.Processes.Count; i++)
             {
                 var p = cluster.Processes[i];
                 var end = p.Sample();
+                var wakeups = Math.Round(ProcSample.WakeupsPerSecond(starts[i].Switches, ProcSample.ReadThreadSwitches(p.Pid), window.TotalSeconds), 1);
                 results.Rest.Add(new RestRow("router-cluster", "at rest", p.Name, window.TotalSeconds,
-                    Math.Round((end.CpuSeconds - starts[i].CpuSeconds) / window.TotalSeconds * 100, 2), end.RssBytes, end.Threads));
+                    Math.Round((end.CpuSeconds - starts[i].Proc.CpuSeconds) / window.TotalSeconds * 100, 2), end.RssBytes, end.Threads, wakeups));
+                ctx.Log($"  cluster {p.Name} at rest: {results.Rest[^1].CpuPercentOfCore} % of a core, {wakeups} wake-ups/s, RSS {end.RssBytes / 1048576} MiB");
             }
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException or FileNotFoundException)
@@ -92,10 +94,12 @@ internal sealed partial class ScenarioRunner
     private async Task<RestRow> RestWindowAsync(string server, string state, ServerProcess p, TimeSpan window, CancellationToken ct)
     {
         var a = p.Sample();
+        var switches = ProcSample.ReadThreadSwitches(p.Pid);
         await Task.Delay(window, ct);
         var b = p.Sample();
         var cpu = Math.Round((b.CpuSeconds - a.CpuSeconds) / window.TotalSeconds * 100, 2);
-        ctx.Log($"  {server} {state}: {cpu} % of a core, RSS {b.RssBytes / 1048576} MiB, {b.Threads} threads");
-        return new RestRow(server, state, p.Name, window.TotalSeconds, cpu, b.RssBytes, b.Threads);
+        var wakeups = Math.Round(ProcSample.WakeupsPerSecond(switches, ProcSample.ReadThreadSwitches(p.Pid), window.TotalSeconds), 1);
+        ctx.Log($"  {server} {state}: {cpu} % of a core, {wakeups} wake-ups/s, RSS {b.RssBytes / 1048576} MiB, {b.Threads} threads");
+        return new RestRow(server, state, p.Name, window.TotalSeconds, cpu, b.RssBytes, b.Threads, wakeups);
     }
 }

@@ -92,6 +92,11 @@ public static class RouterAkkaHostingExtensions
                 # one round, at most min(20, half the allocated shards); a moved camera pauses for its hand-off
                 # (largest gap 0.7-1.6 s measured with 24 cameras, docs/deploy.md).
                 akka.cluster.sharding.rebalance-interval = 3s
+                # The sharding state's replicator (coordinator state, written and read with majority consistency, so
+                # gossip is only its background repair) gossips every 2.5 s instead of 2 s (or of the 1 s it inherited
+                # with quotas set): its delta tick (gossip / 5) is then 500 ms, on the scheduler's 500 ms grid with
+                # the other periodic timers, instead of 400 ms in slots of its own (issue 11).
+                akka.cluster.sharding.distributed-data.gossip-interval = 2500ms
                 akka.cluster.sharding.least-shard-allocation-strategy.rebalance-absolute-limit = 20
                 akka.cluster.sharding.least-shard-allocation-strategy.rebalance-relative-limit = 0.5
                 # The scheduler's timer wheel wakes its thread every tick, even with nothing due: at Akka's 10 ms that was
@@ -99,6 +104,20 @@ public static class RouterAkkaHostingExtensions
                 # timers are 50 ms and up (sweeps, liveness, resubscribe, ask timeouts), so a timer fires at most one
                 # tick (50 ms) late; the failure detector's 1 s heartbeats and 3 s acceptable pause are unaffected.
                 akka.scheduler.tick-duration = 50ms
+                # Akka's hashed wheel ticks through a .NET PeriodicTimer: each tick wakes the runtime's timer thread 3-4
+                # times and a thread-pool worker (which wakes a second one), due timers or not. IdleAwareScheduler sleeps
+                # on its own thread until the next due timer (on the same 50 ms grid): an idle cluster process went from
+                # ~500 to ~360 thread wake-ups a second (docs/benchmarks.md, issue 11).
+                akka.scheduler.implementation = "{{typeof(IdleAwareScheduler).AssemblyQualifiedName}}"
+                # Each remoting endpoint writer checks every piggyback-timeout / 2 whether a system-message ack is due
+                # (Akka's 0.3 s: a 150 ms tick per writer, in most of the scheduler's slots at rest). 1 s: the tick is
+                # 500 ms, on the scheduler's 500 ms grid; an ack still goes out within 1.5 s, before the sender's 2 s
+                # resend-interval, and rides on any ordinary message before that.
+                akka.remote.system-message-ack-piggyback-timeout = 1s
+                # Heartbeats go to this many other members (Akka's default 9: every peer in a 3+2 cluster). Each member
+                # is still watched by 3 (more while some are unreachable), with the same interval, acceptable pause
+                # and detection time (docs/deploy.md, Cluster timings); a quarter fewer heartbeat messages at rest.
+                akka.cluster.failure-detector.monitored-by-nr-of-members = 3
                 akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-leave.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-exiting.timeout = 10s
