@@ -45,8 +45,12 @@ internal sealed class ConsumerWebSocketEndpoint(
     /// <summary>RFC 6455 close code 1013 "Try Again Later": a tenant limit refused the connection.</summary>
     private const int TryAgainLater = 1013;
 
-    /// <summary>How long a frame send in flight when a consumer stream stops may take before it is cancelled: 2 s.</summary>
-    private static readonly TimeSpan SendDrainTimeout = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// How long a frame send in flight when a consumer stream stops may take before it is cancelled (and the connection
+    /// dropped without a close frame): 10 s. A consumer that paused reading for a few seconds still gets its close code
+    /// (4008, 4001, …) once it reads again; one that stopped for good is released this long after its stream ended.
+    /// </summary>
+    internal static readonly TimeSpan SendDrainTimeout = TimeSpan.FromSeconds(10);
 
     public async Task HandleAsync(HttpContext context, string sourceId)
     {

@@ -273,8 +273,9 @@ public sealed class DirectSendTests(DirectSendTests.Hosts hosts, ITestOutputHelp
             Assert.Equal(openBefore + 1, await OpenConsumersAsync(host, OnTenant));
 
             // Released: its handler ends (the tenant's open consumer gauge goes back down) soon after the timeout.
-            // timeout, then up to 2 s (SendDrainTimeout) for the blocked send, then the abort: a bit over timeout + 2 s.
-            var deadline = TimeSpan.FromSeconds(timeoutSeconds + 2 + 1.5);
+            // timeout, then up to SendDrainTimeout for the blocked send, then the abort: a bit over timeout + SendDrainTimeout.
+            var drain = Router.Gateway.Streaming.ConsumerWebSocketEndpoint.SendDrainTimeout.TotalSeconds;
+            var deadline = TimeSpan.FromSeconds(timeoutSeconds + drain + 1.5);
             await AwaitAsync(async () => await OpenConsumersAsync(host, OnTenant) == openBefore, deadline - since.Elapsed + TimeSpan.FromSeconds(1),
                 "the stalled consumer is released");
             var releasedAt = since.Elapsed;
