@@ -26,6 +26,18 @@ public static class WebSocketFraming
     }
 
     /// <summary>
+    /// The payload of one whole unmasked message built by <see cref="Frame"/>: <paramref name="message"/> after its 2-, 4-
+    /// or 10-byte header, read from the header's 7-bit length code (0–125 the length itself, 126 a 16-bit, 127 a 64-bit length).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="message"/> is shorter than its header.</exception>
+    public static ReadOnlyMemory<byte> Payload(ReadOnlyMemory<byte> message)
+    {
+        if (message.Length < 2) throw new ArgumentOutOfRangeException(nameof(message), "a WebSocket frame has at least 2 header bytes");
+        var lengthCode = message.Span[1] & 0x7F;
+        return message[(lengthCode < 126 ? 2 : lengthCode == 126 ? 4 : 10)..];
+    }
+
+    /// <summary>
     /// Returns a new array holding the header of one final unmasked frame and then <paramref name="payload"/>; the
     /// payload starts at <see cref="HeaderLength"/>(payload length).
     /// </summary>

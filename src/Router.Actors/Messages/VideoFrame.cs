@@ -63,10 +63,10 @@ public sealed class VideoFrame : IRouterMessage
     /// <c>{"type":"video_frame","source_id","camera_id","frame":&lt;base64&gt;,"width","height","timestamp"}</c>,
     /// built on first use and cached (the payload of <see cref="FramedJsonMessage"/>).
     /// </summary>
-    public ReadOnlyMemory<byte> JsonMessage => Payload(FramedJsonMessage);
+    public ReadOnlyMemory<byte> JsonMessage => WebSocketFraming.Payload(FramedJsonMessage);
 
     /// <summary>The binary frame message (<see cref="BinaryFrameCodec"/> layout), built on first use and cached.</summary>
-    public ReadOnlyMemory<byte> BinaryMessage => Payload(FramedBinaryMessage);
+    public ReadOnlyMemory<byte> BinaryMessage => WebSocketFraming.Payload(FramedBinaryMessage);
 
     /// <summary>
     /// <see cref="JsonMessage"/> as one whole server-to-client WebSocket text message (<see cref="WebSocketFraming"/>:
@@ -83,12 +83,6 @@ public sealed class VideoFrame : IRouterMessage
     /// <summary><see cref="Jpeg"/> as one whole WebSocket binary message (<c>format=jpeg</c>), built on first use and cached.</summary>
     public ReadOnlyMemory<byte> FramedJpegMessage => Volatile.Read(ref _jpeg) ?? Encode(ref _jpeg,
         () => WebSocketFraming.Frame(text: false, Jpeg));
-
-    private static ReadOnlyMemory<byte> Payload(ReadOnlyMemory<byte> framed)
-    {
-        var lengthCode = framed.Span[1] & 0x7F; // RFC 6455 §5.2: 0-125 the length itself, 126 a 16-bit, 127 a 64-bit length
-        return framed[(lengthCode < 126 ? 2 : lengthCode == 126 ? 4 : 10)..];
-    }
 
     private byte[] Encode(ref byte[]? slot, Func<byte[]> build)
     {

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Router.Actors.Gateway;
 using Router.Actors.Messages;
 using Router.Actors.Metrics;
+using Router.Protocol;
 
 namespace Router.Gateway.Streaming;
 
@@ -86,22 +87,26 @@ internal sealed class ConsumerConnection(WebSocket socket, DirectSendStream? dir
             ValueTask send;
             try
             {
-                if (direct is { IsDirect: true } && !_countedDirect) // one send at a time: no race on the flag
-                {
-                    _countedDirect = true;
-                    DirectSendMetrics.DirectStream(item.Frame.Key.Tenant);
-                }
-                send = direct is { IsDirect: true } ? direct.SendMessageAsync(format switch
+                var framed = format switch // the frame's whole WebSocket message, built once per frame for every consumer
                 {
                     FrameFormat.Json => item.Frame.FramedJsonMessage,
                     FrameFormat.Binary => item.Frame.FramedBinaryMessage,
                     _ => item.Frame.FramedJpegMessage,
-                }, aborted) : format switch
-                {
-                    FrameFormat.Json => socket.SendAsync(item.Frame.JsonMessage, WebSocketMessageType.Text, true, aborted),
-                    FrameFormat.Binary => socket.SendAsync(item.Frame.BinaryMessage, WebSocketMessageType.Binary, true, aborted),
-                    _ => socket.SendAsync(item.Frame.Jpeg.AsMemory(), WebSocketMessageType.Binary, true, aborted),
                 };
+                if (direct is { IsDirect: true })
+                {
+                    if (!_countedDirect) // one send at a time: no race on the flag
+                    {
+                        _countedDirect = true;
+                        DirectSendMetrics.DirectStream(item.Frame.Key.Tenant);
+                    }
+                    send = direct.SendMessageAsync(framed, aborted);
+                }
+                else
+                {
+                    send = socket.SendAsync(WebSocketFraming.Payload(framed),
+                        format == FrameFormat.Json ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, aborted);
+                }
             }
             catch (Exception e)
             {

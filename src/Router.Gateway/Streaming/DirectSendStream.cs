@@ -43,7 +43,7 @@ internal sealed class DirectSendStream(Stream upgraded, Socket socket) : Stream
     public ValueTask SendMessageAsync(ReadOnlyMemory<byte> message, CancellationToken cancel)
     {
         if (!_direct) throw new InvalidOperationException("the client has not sent anything yet");
-        if (!_writeLock.Wait(0)) return SendLockedAsync(message, cancel, locked: false);
+        if (!_writeLock.Wait(0)) return SendLockedAsync(message, cancel);
         ValueTask<int> send;
         try
         {
@@ -83,9 +83,10 @@ internal sealed class DirectSendStream(Stream upgraded, Socket socket) : Stream
         }
     }
 
-    private async ValueTask SendLockedAsync(ReadOnlyMemory<byte> message, CancellationToken cancel, bool locked)
+    /// <summary>Waits for the write lock, then writes <paramref name="message"/> (to the socket, or through Kestrel before the client's first bytes).</summary>
+    private async ValueTask SendLockedAsync(ReadOnlyMemory<byte> message, CancellationToken cancel)
     {
-        if (!locked) await _writeLock.WaitAsync(cancel).ConfigureAwait(false);
+        await _writeLock.WaitAsync(cancel).ConfigureAwait(false);
         try
         {
             ThrowIfBroken();
@@ -136,7 +137,7 @@ internal sealed class DirectSendStream(Stream upgraded, Socket socket) : Stream
 
     /// <inheritdoc />
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        SendLockedAsync(buffer, cancellationToken, locked: false);
+        SendLockedAsync(buffer, cancellationToken);
 
     /// <inheritdoc />
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
