@@ -12,6 +12,12 @@ public readonly record struct ParsedFrame(string? CameraId, byte[]? Jpeg, long T
 {
     /// <summary>A raw frame (message type <c>0x02</c>, <see cref="RawFrameCodec"/>) to be encoded to JPEG, or null; <see cref="Jpeg"/> is null then.</summary>
     public RawFrame? Raw { get; init; }
+
+    /// <summary>
+    /// True when <see cref="Error"/> is a raw frame whose header was valid but whose pixels are not exactly as long as
+    /// its layout needs (counted as <c>length</c>, not <c>malformed</c>, in the raw ingest metrics).
+    /// </summary>
+    public bool RawLengthMismatch { get; init; }
 }
 
 /// <summary>
@@ -64,7 +70,7 @@ public static class DeviceMessageParser
         if (message.Length > 0 && message[0] == RawFrameCodec.FrameType)
         {
             if (!RawFrameCodec.TryDecode(message, out var rawCamera, out var layout, out var rawTs, out var pixels, out var rawError))
-                return Error(rawError!);
+                return Error(rawError!) with { RawLengthMismatch = layout.ByteCount > 0 }; // a layout only when the length alone was wrong
             return new ParsedFrame(rawCamera, null, rawTs, null) { Raw = new RawFrame(layout, message[pixels..].ToArray()) };
         }
         if (message.Length == 0 || message[0] != BinaryFrameCodec.FrameType)

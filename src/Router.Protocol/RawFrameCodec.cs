@@ -208,7 +208,9 @@ public static class RawFrameCodec
     /// the pixels are <c>message[pixelOffset..]</c>.
     /// </summary>
     /// <returns>False with a reason in <paramref name="error"/> (truncated header, ids not UTF-8, unknown format,
-    /// a bad layout, or a pixel length that does not match, naming the expected and actual bytes). Never throws.</returns>
+    /// a bad layout, or a pixel length that does not match, naming the expected and actual bytes). Never throws.
+    /// <paramref name="layout"/> is the decoded layout on success and when only the pixel length was wrong; default
+    /// (<see cref="RawFrameLayout.ByteCount"/> 0) after any other failure.</returns>
     public static bool TryDecode(ReadOnlySpan<byte> message, out string cameraId, out RawFrameLayout layout, out long timestampMs, out int pixelOffset, out string? error)
     {
         cameraId = string.Empty;

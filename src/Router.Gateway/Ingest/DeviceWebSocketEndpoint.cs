@@ -266,7 +266,7 @@ internal sealed class DeviceWebSocketEndpoint(
             if (frame.Error is not null)
             {
                 if (message.Kind == WebSocketMessageType.Binary && message.Length > 0 && message.Span[0] == RawFrameCodec.FrameType)
-                    RawIngestMetrics.Rejected(session.Tenant, frame.Error.Contains("needs exactly", StringComparison.Ordinal) ? RawIngestMetrics.Length : RawIngestMetrics.Malformed);
+                    RawIngestMetrics.Rejected(session.Tenant, frame.RawLengthMismatch ? RawIngestMetrics.Length : RawIngestMetrics.Malformed);
                 await SendErrorAsync(frame.Error);
                 continue;
             }

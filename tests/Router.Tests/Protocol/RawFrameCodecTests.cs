@@ -128,6 +128,19 @@ public sealed class RawFrameCodecTests
     }
 
     [Fact]
+    public void Only_a_wrong_pixel_length_is_flagged_as_a_length_mismatch()
+    {
+        Assert.True(RawFrameLayout.TryCreate(RawPixelFormat.I420, 80, 60, 0, out var layout, out _));
+        Assert.True(DeviceMessageParser.ParseBinary(RawFrameCodec.Encode("s", "c", layout, 1, new byte[layout.ByteCount - 1])).RawLengthMismatch);
+        var message = RawFrameCodec.Encode("s", "c", layout, 1, new byte[layout.ByteCount]);
+        Assert.False(DeviceMessageParser.ParseBinary(message).RawLengthMismatch); // accepted
+        message[1 + 2 + 2] = 9; // unknown format: malformed, not a length problem
+        var parsed = DeviceMessageParser.ParseBinary(message);
+        Assert.NotNull(parsed.Error);
+        Assert.False(parsed.RawLengthMismatch);
+    }
+
+    [Fact]
     public void Hostile_header_values_in_a_message_are_refused_without_allocating_their_size()
     {
         Assert.True(RawFrameLayout.TryCreate(RawPixelFormat.Rgba, 2, 2, 0, out var layout, out _));
