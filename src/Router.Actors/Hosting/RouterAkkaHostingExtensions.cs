@@ -118,6 +118,13 @@ public static class RouterAkkaHostingExtensions
                 # is still watched by 3 (more while some are unreachable), with the same interval, acceptable pause
                 # and detection time (docs/deploy.md, Cluster timings); a quarter fewer heartbeat messages at rest.
                 akka.cluster.failure-detector.monitored-by-nr-of-members = 3
+                # An outbound association whose TCP connection is reset while the peer is still starting its remoting
+                # can hang in Akka.Remote's DotNetty transport until this timeout (it is also the handshake timeout):
+                # Akka's 15 s outlasted a cluster's start-up and the failure detector marked the peer unreachable
+                # (both directions wait: the peer's inbound association is stashed behind the hung writer). Seen in
+                # 2 of 5 cluster start-ups of one CI run; 5 s ends it before the members have joined, and a connect or
+                # handshake on a LAN or in a pod network takes milliseconds. The address is then gated for 5 s.
+                akka.remote.dot-netty.tcp.connection-timeout = 5s
                 akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-leave.timeout = 10s
                 akka.coordinated-shutdown.phases.cluster-exiting.timeout = 10s
