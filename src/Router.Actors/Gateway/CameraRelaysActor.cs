@@ -88,7 +88,7 @@ internal sealed class CameraRelaysActor : ReceiveActor
         var tenant = subscribe.Key.Tenant;
         if (!_newCameras.TryGetValue(tenant, out var bucket))
         {
-            // Refilled every 100 ms, or one token at a time for rates under 10/s.
+            // The rate of 100 ms steps (or one token at a time under 10/s), refilled on use from the time elapsed (no timer).
             var rate = _options.NewCamerasPerSecondPerTenant;
             _newCameras[tenant] = bucket = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
             {
@@ -96,9 +96,10 @@ internal sealed class CameraRelaysActor : ReceiveActor
                 TokensPerPeriod = rate >= 10 ? (int)Math.Min(int.MaxValue, Math.Round(rate / 10)) : 1,
                 ReplenishmentPeriod = rate >= 10 ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(Math.Min(3600, 1 / rate)),
                 QueueLimit = 0,
-                AutoReplenishment = true,
+                AutoReplenishment = false,
             });
         }
+        bucket.TryReplenish();
         using var lease = bucket.AttemptAcquire();
         if (lease.IsAcquired) return true;
         StreamRecoveryMetrics.NewCamerasDeferred.Add(1, new KeyValuePair<string, object?>("tenant", tenant));

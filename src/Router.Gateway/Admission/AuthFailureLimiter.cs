@@ -25,15 +25,13 @@ internal sealed class AuthFailureLimiter : IDisposable
         var burst = Math.Max(1, limits.AuthFailureBurst);
         var period = _period = TimeSpan.FromMinutes(1) / Math.Max(1, limits.AuthFailuresPerMinute);
         if (_period < TimeSpan.FromSeconds(1)) _period = TimeSpan.FromSeconds(1);
-        _limiter = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ =>
-            new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = burst,
-                TokensPerPeriod = 1,
-                ReplenishmentPeriod = period,
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
+        _limiter = LazyPartitionedRateLimiter<IPAddress>.TokenBuckets(_ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = burst,
+            TokensPerPeriod = 1,
+            ReplenishmentPeriod = period,
+            QueueLimit = 0,
+        });
         _trustedProxies = limits.TrustedProxies.Select(System.Net.IPNetwork.Parse).ToList();
     }
 

@@ -19,12 +19,12 @@ internal sealed class ConsumerAdmission : IDisposable
     {
         _limits = options.Value.Limits;
         var limits = _limits;
-        _open = PartitionedRateLimiter.Create<string, string>(tenant => RateLimitPartition.GetConcurrencyLimiter(tenant, _ =>
-            new ConcurrencyLimiterOptions { PermitLimit = Math.Max(1, limits.MaxConsumerConnectionsPerTenant), QueueLimit = 0 }), StringComparer.Ordinal);
-        _connects = PartitionedRateLimiter.Create<string, string>(tenant => RateLimitPartition.GetTokenBucketLimiter(tenant, _ =>
-            Bucket(limits.ConsumerConnectsPerSecondPerTenant, limits.ConsumerConnectBurstPerTenant)), StringComparer.Ordinal);
-        _subscriptions = PartitionedRateLimiter.Create<string, string>(tenant => RateLimitPartition.GetTokenBucketLimiter(tenant, _ =>
-            Bucket(limits.SubscriptionsPerSecondPerTenant, limits.SubscriptionBurstPerTenant)), StringComparer.Ordinal);
+        _open = LazyPartitionedRateLimiter<string>.ConcurrencyLimiters(_ =>
+            new ConcurrencyLimiterOptions { PermitLimit = Math.Max(1, limits.MaxConsumerConnectionsPerTenant), QueueLimit = 0 }, StringComparer.Ordinal);
+        _connects = LazyPartitionedRateLimiter<string>.TokenBuckets(_ =>
+            Bucket(limits.ConsumerConnectsPerSecondPerTenant, limits.ConsumerConnectBurstPerTenant), StringComparer.Ordinal);
+        _subscriptions = LazyPartitionedRateLimiter<string>.TokenBuckets(_ =>
+            Bucket(limits.SubscriptionsPerSecondPerTenant, limits.SubscriptionBurstPerTenant), StringComparer.Ordinal);
     }
 
     private static TokenBucketRateLimiterOptions Bucket(int perSecond, int burst) => IngestAdmission.PerSecond(perSecond, burst);

@@ -19,21 +19,19 @@ internal sealed class IngestAdmission : IDisposable
     {
         var limits = options.Value.Limits;
         var keys = ReferenceEqualityComparer.Instance;
-        _requests = PartitionedRateLimiter.Create<ApiKeyIdentity, ApiKeyIdentity>(
-            key => RateLimitPartition.GetTokenBucketLimiter(key, _ => PerSecond(limits.IngestRequestsPerSecondPerKey)), keys);
-        _bytes = PartitionedRateLimiter.Create<ApiKeyIdentity, ApiKeyIdentity>(
-            key => RateLimitPartition.GetTokenBucketLimiter(key, _ => PerSecond(limits.IngestBytesPerSecondPerKey)), keys);
-        _held = PartitionedRateLimiter.Create<ApiKeyIdentity, ApiKeyIdentity>(
-            key => RateLimitPartition.GetConcurrencyLimiter(key, _ => new ConcurrencyLimiterOptions
-            {
-                PermitLimit = Math.Max(1, limits.MaxHeldBodiesPerKey),
-                QueueLimit = 0,
-            }), keys);
+        _requests = LazyPartitionedRateLimiter<ApiKeyIdentity>.TokenBuckets(_ => PerSecond(limits.IngestRequestsPerSecondPerKey), keys);
+        _bytes = LazyPartitionedRateLimiter<ApiKeyIdentity>.TokenBuckets(_ => PerSecond(limits.IngestBytesPerSecondPerKey), keys);
+        _held = LazyPartitionedRateLimiter<ApiKeyIdentity>.ConcurrencyLimiters(_ => new ConcurrencyLimiterOptions
+        {
+            PermitLimit = Math.Max(1, limits.MaxHeldBodiesPerKey),
+            QueueLimit = 0,
+        }, keys);
     }
 
     /// <summary>
     /// A token bucket that holds <paramref name="burst"/> tokens (at least <paramref name="perSecond"/>) and refills
-    /// <paramref name="perSecond"/> tokens a second: in tenths of a second when that divides evenly, else once a second.
+    /// <paramref name="perSecond"/> tokens a second. Refilled on use, from the time elapsed (<c>AutoReplenishment</c> off, no
+    /// timer): call <see cref="ReplenishingRateLimiter.TryReplenish"/> before acquiring, as <see cref="LazyPartitionedRateLimiter{TKey}"/> does.
     /// </summary>
     internal static TokenBucketRateLimiterOptions PerSecond(int perSecond, int burst = 0)
     {
@@ -45,7 +43,7 @@ internal sealed class IngestAdmission : IDisposable
             TokensPerPeriod = tenths ? perSecond / 10 : perSecond,
             ReplenishmentPeriod = tenths ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(1),
             QueueLimit = 0,
-            AutoReplenishment = true,
+            AutoReplenishment = false,
         };
     }
 

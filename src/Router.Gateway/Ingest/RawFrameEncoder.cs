@@ -89,8 +89,8 @@ internal sealed class RawFrameEncoder : IDisposable
         });
         var perTenant = options.MaxEncodesPerTenant;
         var queue = options.EncodeQueueLimit;
-        _tenants = PartitionedRateLimiter.Create<string, string>(tenant => RateLimitPartition.GetConcurrencyLimiter(tenant, _ =>
-            new ConcurrencyLimiterOptions { PermitLimit = perTenant, QueueLimit = queue, QueueProcessingOrder = QueueProcessingOrder.OldestFirst }),
+        _tenants = Admission.LazyPartitionedRateLimiter<string>.ConcurrencyLimiters(_ =>
+            new ConcurrencyLimiterOptions { PermitLimit = perTenant, QueueLimit = queue, QueueProcessingOrder = QueueProcessingOrder.OldestFirst },
             StringComparer.Ordinal);
     }
 
