@@ -116,7 +116,12 @@ public readonly record struct RawFrameLayout(RawPixelFormat Format, int Width, i
     }
 
     /// <summary>The error for a payload of <paramref name="actual"/> bytes that does not match <see cref="ByteCount"/>.</summary>
-    public string LengthMismatch(long actual) =>
+    public string LengthMismatch(long actual) => LengthMismatch(actual.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The same error when the payload's length is not known, only that it is over <see cref="ByteCount"/> (a body read stopped there).</summary>
+    public string LengthMismatchOver() => LengthMismatch("more");
+
+    private string LengthMismatch(string actual) =>
         $"raw {RawPixelFormats.Name(Format)} frame {Width}×{Height}{(IsPadded ? $" (stride {Stride})" : "")} needs exactly {ByteCount} bytes of pixels, got {actual}";
 }
 

@@ -107,7 +107,7 @@ internal sealed class HttpIngestEndpoint(
         if (body is null && raw is { } over)
         {
             RawIngestMetrics.Rejected(identity.Tenant, RawIngestMetrics.Length);
-            return BadRequest($"raw {RawPixelFormats.Name(over.Format)} frame {over.Width}×{over.Height} needs exactly {over.ByteCount} bytes of pixels, got more");
+            return BadRequest(over.LengthMismatchOver());
         }
         if (body is null) return TooLarge(null, hardLimit);
         if (context.Request.ContentLength is null)
