@@ -94,6 +94,14 @@ internal sealed class IdleAwareScheduler : SchedulerBase, IDateTimeOffsetNowTime
     private static long ToTicks(TimeSpan t) =>
         (long)Int128.Clamp((Int128)t.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond, 1, long.MaxValue / 4);
 
+    /// <summary>
+    /// The thread's wait for a timer due in <paramref name="ticks"/> Stopwatch ticks: whole milliseconds rounded up (plus
+    /// one), 1 ms to <see cref="int.MaxValue"/> ms. Computed in 128 bits: a timer months away (up to long.MaxValue / 4
+    /// ticks, <see cref="ToTicks"/>) is a long wait, not an overflowed product and a 1 ms spin.
+    /// </summary>
+    internal static int WaitMilliseconds(long ticks) =>
+        (int)Int128.Clamp((Int128)ticks * 1000 / Stopwatch.Frequency + 1, 1, int.MaxValue);
+
     /// <summary>The grid (Stopwatch ticks) of a repeating timer: the coarsest of 500 ms and 100 ms that divides its interval, else the tick.</summary>
     private long Grid(TimeSpan interval)
     {
@@ -150,8 +158,7 @@ internal sealed class IdleAwareScheduler : SchedulerBase, IDateTimeOffsetNowTime
                         break;
                     }
                     _sleepingUntil = _queue.Count == 0 ? long.MaxValue : next;
-                    var waitMs = _queue.Count == 0 ? Timeout.Infinite
-                        : (int)Math.Clamp((next - now) * 1000 / Stopwatch.Frequency + 1, 1, int.MaxValue);
+                    var waitMs = _queue.Count == 0 ? Timeout.Infinite : WaitMilliseconds(next - now);
                     Monitor.Wait(_gate, waitMs);
                 }
             }

@@ -26,6 +26,16 @@ public sealed class IdleAwareSchedulerTests() : TestKit($$"""
     }
 
     [Fact]
+    public void A_timer_months_away_is_a_long_wait_not_a_spin()
+    {
+        var f = System.Diagnostics.Stopwatch.Frequency;
+        Assert.Equal(int.MaxValue, IdleAwareScheduler.WaitMilliseconds(long.MaxValue / 4)); // the farthest due time
+        Assert.Equal(int.MaxValue, IdleAwareScheduler.WaitMilliseconds(f * 200 * 86_400)); // 200 days
+        Assert.Equal(1001, IdleAwareScheduler.WaitMilliseconds(f)); // 1 s, rounded up
+        Assert.Equal(1, IdleAwareScheduler.WaitMilliseconds(0));
+    }
+
+    [Fact]
     public void A_tell_arrives_after_its_delay_and_timers_arrive_in_due_order()
     {
         var probe = CreateTestProbe();
