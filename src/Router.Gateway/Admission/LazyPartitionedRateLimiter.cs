@@ -12,13 +12,16 @@ namespace Router.Gateway.Admission;
 /// runtime's timer thread and a thread-pool worker ~80 times a second from the first device or consumer on, at rest
 /// too (issue 11). Here a token bucket is refilled from the time elapsed when it is used (the library's own manual
 /// mode, <see cref="ReplenishingRateLimiter.TryReplenish"/>: same rate, continuous instead of in steps), and
-/// partitions idle for <see cref="IdleAfter"/> are dropped by a sweep that runs on use, at most every
-/// <see cref="IdleAfter"/>.
+/// token buckets full again for <see cref="IdleAfter"/> are dropped by a sweep that runs on use (any acquire or
+/// statistics read), at most every <see cref="IdleAfter"/>.
 /// </summary>
 /// <remarks>
-/// A dropped partition is not disposed (without a timer or queued waiters it holds nothing): a caller that got it just
-/// before the sweep still acquires from it, and the next caller starts a new, full one. The number of partitions is
-/// bounded as with the library's limiter: by the keys in use within <see cref="IdleAfter"/>.
+/// Token buckets may have keys from outside (client addresses): their number is bounded as with the library's limiter,
+/// by the keys used within about <see cref="IdleAfter"/>. A dropped bucket is not disposed (it holds no timer and no
+/// waiters): a caller that got it just before the sweep still takes its tokens from it, a full bucket like the new one
+/// the next caller gets, so at worst one extra burst in a race of microseconds. Concurrency limiters are never dropped:
+/// a lease taken from a dropped one would not count against its successor and the limit would no longer hold; their
+/// keys must come from the configuration (tenants, API keys), which bounds their number.
 /// </remarks>
 internal sealed class LazyPartitionedRateLimiter<TKey> : PartitionedRateLimiter<TKey> where TKey : notnull
 {
@@ -26,23 +29,25 @@ internal sealed class LazyPartitionedRateLimiter<TKey> : PartitionedRateLimiter<
     public static readonly TimeSpan IdleAfter = TimeSpan.FromSeconds(10);
 
     private readonly Func<TKey, RateLimiter> _create;
+    private readonly bool _dropIdle;
     private readonly ConcurrentDictionary<TKey, RateLimiter> _partitions;
     private long _nextSweep;
 
-    private LazyPartitionedRateLimiter(Func<TKey, RateLimiter> create, IEqualityComparer<TKey>? comparer)
+    private LazyPartitionedRateLimiter(Func<TKey, RateLimiter> create, bool dropIdle, IEqualityComparer<TKey>? comparer)
     {
         _create = create;
+        _dropIdle = dropIdle;
         _partitions = new ConcurrentDictionary<TKey, RateLimiter>(comparer);
         _nextSweep = Stopwatch.GetTimestamp() + (long)(IdleAfter.TotalSeconds * Stopwatch.Frequency);
     }
 
     /// <summary>A token bucket per key with the <paramref name="options"/> of its key (their <c>AutoReplenishment</c> is ignored: refilled on use).</summary>
     public static LazyPartitionedRateLimiter<TKey> TokenBuckets(Func<TKey, TokenBucketRateLimiterOptions> options, IEqualityComparer<TKey>? comparer = null) =>
-        new(key => new TokenBucketRateLimiter(RefilledOnUse(options(key))), comparer);
+        new(key => new TokenBucketRateLimiter(RefilledOnUse(options(key))), dropIdle: true, comparer);
 
-    /// <summary>A concurrency limiter per key with the <paramref name="options"/> of its key.</summary>
+    /// <summary>A concurrency limiter per key with the <paramref name="options"/> of its key, kept for the limiter's life (keys from the configuration only).</summary>
     public static LazyPartitionedRateLimiter<TKey> ConcurrencyLimiters(Func<TKey, ConcurrencyLimiterOptions> options, IEqualityComparer<TKey>? comparer = null) =>
-        new(key => new ConcurrencyLimiter(options(key)), comparer);
+        new(key => new ConcurrencyLimiter(options(key)), dropIdle: false, comparer);
 
     /// <summary><paramref name="options"/> with <c>AutoReplenishment</c> off: the bucket is then refilled by <see cref="ReplenishingRateLimiter.TryReplenish"/>.</summary>
     public static TokenBucketRateLimiterOptions RefilledOnUse(TokenBucketRateLimiterOptions options) => new()
@@ -59,8 +64,11 @@ internal sealed class LazyPartitionedRateLimiter<TKey> : PartitionedRateLimiter<
     internal int Partitions => _partitions.Count;
 
     /// <summary>The statistics of <paramref name="resource"/>'s partition, refilled to now; null when it has none (nothing used or dropped idle).</summary>
-    public override RateLimiterStatistics? GetStatistics(TKey resource) =>
-        _partitions.TryGetValue(resource, out var limiter) ? Refilled(limiter).GetStatistics() : null;
+    public override RateLimiterStatistics? GetStatistics(TKey resource)
+    {
+        SweepIfDue();
+        return _partitions.TryGetValue(resource, out var limiter) ? Refilled(limiter).GetStatistics() : null;
+    }
 
     protected override RateLimitLease AttemptAcquireCore(TKey resource, int permitCount) => Partition(resource).AttemptAcquire(permitCount);
 
@@ -69,11 +77,18 @@ internal sealed class LazyPartitionedRateLimiter<TKey> : PartitionedRateLimiter<
 
     private RateLimiter Partition(TKey resource)
     {
+        SweepIfDue();
+        return Refilled(_partitions.GetOrAdd(resource, _create));
+    }
+
+    /// <summary>Runs <see cref="Sweep"/> on the first use after <see cref="IdleAfter"/> since the last one (one caller sweeps).</summary>
+    private void SweepIfDue()
+    {
+        if (!_dropIdle) return;
         var now = Stopwatch.GetTimestamp();
         var due = Volatile.Read(ref _nextSweep);
         if (now >= due && Interlocked.CompareExchange(ref _nextSweep, now + (long)(IdleAfter.TotalSeconds * Stopwatch.Frequency), due) == due)
             Sweep();
-        return Refilled(_partitions.GetOrAdd(resource, _create));
     }
 
     private static RateLimiter Refilled(RateLimiter limiter)
@@ -82,9 +97,10 @@ internal sealed class LazyPartitionedRateLimiter<TKey> : PartitionedRateLimiter<
         return limiter;
     }
 
-    /// <summary>Drops the partitions idle for at least <paramref name="idleAfter"/> (default <see cref="IdleAfter"/>).</summary>
+    /// <summary>Drops the token buckets full again for at least <paramref name="idleAfter"/> (default <see cref="IdleAfter"/>); concurrency limiters stay.</summary>
     internal void Sweep(TimeSpan? idleAfter = null)
     {
+        if (!_dropIdle) return;
         var limit = idleAfter ?? IdleAfter;
         foreach (var partition in _partitions)
             if (Refilled(partition.Value).IdleDuration is { } idle && idle >= limit)

@@ -53,21 +53,35 @@ public sealed class LazyPartitionedRateLimiterTests
     }
 
     [Fact]
-    public void Idle_partitions_are_dropped_and_a_held_lease_keeps_its_partition()
+    public void Full_buckets_are_dropped_and_refilled_ones_come_back_full()
+    {
+        using var limiter = LazyPartitionedRateLimiter<string>.TokenBuckets(_ => Bucket(2, 1000), StringComparer.Ordinal);
+        limiter.AttemptAcquire("a").Dispose();
+        limiter.AttemptAcquire("b").Dispose();
+        Assert.Equal(2, limiter.Partitions);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5); // 1000 tokens/s: full again within ~1 ms
+        while (limiter.Partitions > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "full buckets were not dropped within 5 s");
+            limiter.Sweep(TimeSpan.Zero);
+        }
+        Assert.Null(limiter.GetStatistics("a"));
+        using var lease = limiter.AttemptAcquire("a", 2); // a new, full bucket
+        Assert.True(lease.IsAcquired);
+    }
+
+    [Fact]
+    public void Concurrency_partitions_are_kept_so_that_the_limit_always_holds()
     {
         using var limiter = LazyPartitionedRateLimiter<string>.ConcurrencyLimiters(_ => new ConcurrencyLimiterOptions { PermitLimit = 1, QueueLimit = 0 },
             StringComparer.Ordinal);
         var held = limiter.AttemptAcquire("held");
         limiter.AttemptAcquire("released").Dispose();
-        Assert.Equal(2, limiter.Partitions);
-
         limiter.Sweep(TimeSpan.Zero);
-        Assert.Equal(1, limiter.Partitions); // "released" is idle; "held" has a lease out
-        using (var again = limiter.AttemptAcquire("held")) Assert.False(again.IsAcquired); // the limit still holds
-
+        Assert.Equal(2, limiter.Partitions); // idle or not: a lease of a dropped limiter would not count against a new one
+        using (var again = limiter.AttemptAcquire("held")) Assert.False(again.IsAcquired);
         held.Dispose();
-        limiter.Sweep(TimeSpan.Zero);
-        Assert.Equal(0, limiter.Partitions);
+        using (var after = limiter.AttemptAcquire("held")) Assert.True(after.IsAcquired);
     }
 
     [Fact]
