@@ -2,6 +2,7 @@ using System.Net;
 using System.Threading.RateLimiting;
 using Akka.Actor;
 using Akka.Event;
+using Router.Actors.Admission;
 using Router.Actors.Camera;
 using Router.Actors.Identity;
 using Router.Actors.Messages;
@@ -88,18 +89,9 @@ internal sealed class CameraRelaysActor : ReceiveActor
         var tenant = subscribe.Key.Tenant;
         if (!_newCameras.TryGetValue(tenant, out var bucket))
         {
-            // The rate of 100 ms steps (or one token at a time under 10/s), refilled on use from the time elapsed (no timer).
-            var rate = _options.NewCamerasPerSecondPerTenant;
-            _newCameras[tenant] = bucket = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = Math.Max(1, _options.NewCameraBurstPerTenant),
-                TokensPerPeriod = rate >= 10 ? (int)Math.Min(int.MaxValue, Math.Round(rate / 10)) : 1,
-                ReplenishmentPeriod = rate >= 10 ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(Math.Min(3600, 1 / rate)),
-                QueueLimit = 0,
-                AutoReplenishment = false,
-            });
+            _newCameras[tenant] = bucket = TokenBuckets.Create(_options.NewCamerasPerSecondPerTenant, Math.Max(1, _options.NewCameraBurstPerTenant));
         }
-        bucket.TryReplenish();
+        bucket.TryReplenish(); // refilled on use (TokenBuckets)
         using var lease = bucket.AttemptAcquire();
         if (lease.IsAcquired) return true;
         StreamRecoveryMetrics.NewCamerasDeferred.Add(1, new KeyValuePair<string, object?>("tenant", tenant));

@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
+using Router.Actors.Admission;
 using Router.Gateway.Security;
 
 namespace Router.Gateway.Admission;
@@ -29,22 +30,15 @@ internal sealed class IngestAdmission : IDisposable
     }
 
     /// <summary>
-    /// A token bucket that holds <paramref name="burst"/> tokens (at least <paramref name="perSecond"/>) and refills
-    /// <paramref name="perSecond"/> tokens a second. Refilled on use, from the time elapsed (<c>AutoReplenishment</c> off, no
-    /// timer): call <see cref="ReplenishingRateLimiter.TryReplenish"/> before acquiring, as <see cref="LazyPartitionedRateLimiter{TKey}"/> does.
+    /// The gateway's limits as token buckets (<see cref="TokenBuckets.PerSecond"/>, refilled on use: call
+    /// <see cref="ReplenishingRateLimiter.TryReplenish"/> before acquiring, as <see cref="LazyPartitionedRateLimiter{TKey}"/>
+    /// does): <paramref name="perSecond"/> tokens a second (at least 1), holding <paramref name="burst"/> tokens but at
+    /// least a second's worth.
     /// </summary>
     internal static TokenBucketRateLimiterOptions PerSecond(int perSecond, int burst = 0)
     {
         perSecond = Math.Max(1, perSecond);
-        var tenths = perSecond % 10 == 0;
-        return new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = Math.Max(perSecond, burst),
-            TokensPerPeriod = tenths ? perSecond / 10 : perSecond,
-            ReplenishmentPeriod = tenths ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = false,
-        };
+        return TokenBuckets.PerSecond(perSecond, Math.Max(perSecond, burst));
     }
 
     /// <summary>One request of <paramref name="key"/>; a failed lease means 429.</summary>

@@ -43,22 +43,11 @@ internal sealed class LazyPartitionedRateLimiter<TKey> : PartitionedRateLimiter<
 
     /// <summary>A token bucket per key with the <paramref name="options"/> of its key (their <c>AutoReplenishment</c> is ignored: refilled on use).</summary>
     public static LazyPartitionedRateLimiter<TKey> TokenBuckets(Func<TKey, TokenBucketRateLimiterOptions> options, IEqualityComparer<TKey>? comparer = null) =>
-        new(key => new TokenBucketRateLimiter(RefilledOnUse(options(key))), dropIdle: true, comparer);
+        new(key => new TokenBucketRateLimiter(Router.Actors.Admission.TokenBuckets.RefilledOnUse(options(key))), dropIdle: true, comparer);
 
     /// <summary>A concurrency limiter per key with the <paramref name="options"/> of its key, kept for the limiter's life (keys from the configuration only).</summary>
     public static LazyPartitionedRateLimiter<TKey> ConcurrencyLimiters(Func<TKey, ConcurrencyLimiterOptions> options, IEqualityComparer<TKey>? comparer = null) =>
         new(key => new ConcurrencyLimiter(options(key)), dropIdle: false, comparer);
-
-    /// <summary><paramref name="options"/> with <c>AutoReplenishment</c> off: the bucket is then refilled by <see cref="ReplenishingRateLimiter.TryReplenish"/>.</summary>
-    public static TokenBucketRateLimiterOptions RefilledOnUse(TokenBucketRateLimiterOptions options) => new()
-    {
-        TokenLimit = options.TokenLimit,
-        TokensPerPeriod = options.TokensPerPeriod,
-        ReplenishmentPeriod = options.ReplenishmentPeriod,
-        QueueLimit = options.QueueLimit,
-        QueueProcessingOrder = options.QueueProcessingOrder,
-        AutoReplenishment = false,
-    };
 
     /// <summary>Partitions held now (tests).</summary>
     internal int Partitions => _partitions.Count;

@@ -247,7 +247,7 @@ internal sealed class DeviceWebSocketEndpoint(
                     type = "warning", code = "frames_dropped", dropped = droppedCount,
                     message = $"{droppedCount} frame(s) were replaced by a newer frame of the same camera before the camera took them",
                 });
-            rate.TryReplenish(); // refilled on use (IngestAdmission.PerSecond: no timer)
+            rate.TryReplenish(); // refilled on use (TokenBuckets: no timer)
             using (var lease = rate.AttemptAcquire())
             {
                 if (!lease.IsAcquired)
