@@ -31,7 +31,7 @@ internal static class Program
         var restSettle = new Option<double?>("--rest-settle") { Description = "rest: seconds after start (or after the camera started) before a window (default 40, quick 5)" };
         var restCluster = new Option<bool>("--rest-cluster-only") { Description = "rest: only the local cluster (3 nodes + 2 gateways), not standalone Router and go2rtc" };
         // hostile (not part of all): a normal tenant streams while a hostile tenant attacks (Scenarios/Hostile.cs).
-        var attacks = new Option<string[]?>("--attacks") { Description = "hostile: attacks to run (bomb bombx8 frameflood authflood heldbodies subscriptionflood subscriptionfloodatlimits; default all)", AllowMultipleArgumentsPerToken = true };
+        var attacks = new Option<string[]?>("--attacks") { Description = "hostile: attacks to run (bomb bombx8 reencodeflood frameflood authflood heldbodies subscriptionflood subscriptionfloodatlimits; default all)", AllowMultipleArgumentsPerToken = true };
         var attackSeconds = new Option<double?>("--attack-seconds") { Description = "hostile: length of each flood in seconds (default 10)" };
         var settleSeconds = new Option<double?>("--settle-seconds") { Description = "hostile: seconds RSS is followed after the last attack (default 80)" };
         var podLimit = new Option<int?>("--pod-limit-mib") { Description = "hostile: imitated pod memory limit in MiB (default 2048, deploy/k8s node; 0 = none)" };

@@ -31,10 +31,18 @@ internal static class Attacks
     /// <summary>The SOF dimensions a bomb claims: 32768 × 32767 = 1,073,709,056 pixels, just under OpenCV's 2^30 limit.</summary>
     public const int BombWidth = 32768, BombHeight = 32767;
 
+    /// <summary>The re-encode flood's picture: the largest the size policy decodes by default (7680 × 4320, its MaxPixels).</summary>
+    public const int ReencodeWidth = 7680, ReencodeHeight = 4320;
+
+    /// <summary>Parallel clients of the re-encode flood.</summary>
+    public const int ReencodeClients = 4;
+
     public static IReadOnlyList<Attack> All { get; } =
     [
         new("bomb", $"one {BombBytes:N0}-byte JPEG claiming {BombWidth}x{BombHeight} (SOF patched) over HTTP ingest", BombHttpAsync),
         new("bomb x8", "eight such bombs back to back on one device socket", BombsOnSocketAsync),
+        new("reencode flood", $"{ReencodeClients} HTTP clients posting real {ReencodeWidth}x{ReencodeHeight} JPEGs of {BombBytes:N0} bytes " +
+            "(decodable, in the re-encode range) back to back, each to its own camera, 50 ms pause after a refusal", ReencodeFloodAsync),
         new("frame flood", "one device socket sending real frames as fast as it can", FrameFloodAsync),
         new("auth flood", "wrong-key auths from 8 parallel clients (consumer and device sockets), up to 5,000", AuthFloodAsync),
         new("held bodies", "300 HTTP ingest requests sending headers + 600,000 of 1,000,000 bytes, then holding", HeldBodiesAsync),
@@ -100,6 +108,52 @@ internal static class Attacks
         {
             return $"failed after {sw.ElapsedMilliseconds} ms: {Short(e.Message)}";
         }
+    }
+
+    /// <summary>
+    /// A real, decodable <see cref="ReencodeWidth"/> × <see cref="ReencodeHeight"/> JPEG (flat colour and text, quality
+    /// 80), padded with COM segments to <see cref="BombBytes"/>: over the pass-through size, so every one is decoded and
+    /// re-encoded by the camera's node (~150 ms of CPU each on this machine).
+    /// </summary>
+    public static byte[] BuildReencodeFrame()
+    {
+        using var image = new OpenCvSharp.Mat(ReencodeHeight, ReencodeWidth, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(40, 120, 200));
+        OpenCvSharp.Cv2.PutText(image, "Router", new OpenCvSharp.Point(ReencodeWidth / 10, ReencodeHeight / 2),
+            OpenCvSharp.HersheyFonts.HersheySimplex, 19, OpenCvSharp.Scalar.White, 25);
+        OpenCvSharp.Cv2.ImEncode(".jpg", image, out var jpeg, new OpenCvSharp.ImageEncodingParam(OpenCvSharp.ImwriteFlags.JpegQuality, 80));
+        return BuildBomb(jpeg, BombBytes, ReencodeWidth, ReencodeHeight); // its own dimensions: padding only
+    }
+
+    private static async Task<string> ReencodeFloodAsync(AttackTarget t, CancellationToken ct)
+    {
+        var frame = BuildReencodeFrame();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var answers = new ConcurrentDictionary<string, int>();
+        var end = Stopwatch.GetTimestamp() + (long)(t.Duration.TotalSeconds * Stopwatch.Frequency);
+        async Task ClientAsync(int client)
+        {
+            while (Stopwatch.GetTimestamp() < end && !ct.IsCancellationRequested)
+            {
+                using var content = new ByteArrayContent(frame);
+                content.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(t.HttpBase,
+                    $"/v1/sources/reencode-robot/video/frames?camera_id=c{client}&timestamp={DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}")) { Content = content };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", t.ApiKey);
+                string answer;
+                try
+                {
+                    using var response = await http.SendAsync(request, ct);
+                    answer = $"HTTP {(int)response.StatusCode}";
+                }
+                catch (TaskCanceledException) when (!ct.IsCancellationRequested) { answer = "no answer in 30 s"; }
+                catch (HttpRequestException e) { answer = $"failed: {Short(e.Message)}"; }
+                answers.AddOrUpdate(answer, 1, (_, n) => n + 1);
+                if (answer != "HTTP 202") await Task.Delay(50, ct); // a refused client retries a little later
+            }
+        }
+        try { await Task.WhenAll(Enumerable.Range(0, ReencodeClients).Select(ClientAsync)); }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        return string.Join(", ", answers.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key} × {a.Value}"));
     }
 
     private static async Task<string> BombsOnSocketAsync(AttackTarget t, CancellationToken ct)

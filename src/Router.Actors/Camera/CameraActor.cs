@@ -143,7 +143,7 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
             return;
         }
 
-        // Re-encoding is CPU work: run it on the thread pool, never on the actor dispatcher, under the node's bound
+        // Re-encoding is CPU work: run it on the encode threads (EncodeThreads), never on the actor dispatcher, under the node's bound
         // (ReencodeGate); skipped when the sender has given up before its decode starts.
         var replyTo = Sender;
         var policy = _sizePolicy;
@@ -242,8 +242,8 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
         if (_capture is null) return;
         var capture = _capture;
         _capture = null;
-        // Joining the capture thread blocks (up to 2 s): do it off the actor dispatcher.
-        _ = Task.Run(capture.Dispose);
+        // Joining the capture thread blocks (up to 2 s): on a thread of its own, off the thread pool the actors share.
+        new Thread(capture.Dispose) { IsBackground = true, Name = "capture stop" }.Start();
         _log.Info("Camera {0}: pull capture stopped (no subscriptions)", _key);
     }
 

@@ -7,8 +7,8 @@ using Router.Actors.Metrics;
 namespace Router.Actors.Media;
 
 /// <summary>
-/// The per-node bound on re-encoding: at most <see cref="Concurrency"/> decodes run at once (on the thread pool, never
-/// on an actor dispatcher), at most <see cref="QueueLimit"/> frames wait for a slot (oldest first), and a frame beyond
+/// The per-node bound on re-encoding: at most <see cref="Concurrency"/> decodes run at once (on the process's
+/// <see cref="EncodeThreads"/>, never on the thread pool of the actors and sockets), at most <see cref="QueueLimit"/> frames wait for a slot (oldest first), and a frame beyond
 /// that is rejected as <see cref="FrameRejectReason.Busy"/> at once. A waiting frame whose sender's deadline passes is
 /// dropped from the queue, and one whose deadline has passed when it gets a slot is skipped without decoding.
 /// </summary>
@@ -57,7 +57,7 @@ internal sealed class ReencodeGate
         Gates.GetValue(system, _ => new ReencodeGate(options.ReencodeConcurrency, options.ReencodeQueueLimit));
 
     /// <summary>
-    /// Runs <paramref name="work"/> on the thread pool once a slot is free, unless the gate is full or the deadline
+    /// Runs <paramref name="work"/> on the <see cref="EncodeThreads"/> once a slot is free, unless the gate is full or the deadline
     /// passes first.
     /// </summary>
     /// <param name="work">The blocking decode/re-encode.</param>
@@ -102,11 +102,13 @@ internal sealed class ReencodeGate
                 throw new FrameRejectedException(FrameRejectReason.Busy,
                     $"re-encoding is busy on this node ({Concurrency} running, {QueueLimit} waiting); retry later");
             if (deadlineTicks != long.MaxValue && Environment.TickCount64 >= deadlineTicks) throw Expired();
-            // Run the blocking work on a thread-pool thread of its own (not inline on the thread that released the slot).
+            // The blocking work runs on the encode threads, off the thread pool the actors and sockets share; a frame
+            // whose deadline passes while it waits there for a thread is skipped too.
             IngestMetrics.ReencodeRunning(1);
             try
             {
-                return await Task.Run(work);
+                return await EncodeThreads.Run(() =>
+                    deadlineTicks != long.MaxValue && Environment.TickCount64 >= deadlineTicks ? throw Expired() : work());
             }
             finally
             {

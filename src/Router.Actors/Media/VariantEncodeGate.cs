@@ -6,7 +6,7 @@ namespace Router.Actors.Media;
 
 /// <summary>
 /// The per-gateway bound on variant encoding (<see cref="FrameVariants"/>): at most <see cref="Concurrency"/> encodes
-/// run at once, on the thread pool (never on an actor dispatcher); the others wait in arrival order. Waiting is bounded
+/// run at once, on the process's <see cref="EncodeThreads"/> (never on the thread pool of the actors and sockets); the others wait in arrival order. Waiting is bounded
 /// by its callers: each live variant waits with at most one frame (<see cref="CameraVariantActor"/>; newer frames replace
 /// its pending one), and a snapshot waits at most until its deadline.
 /// </summary>
@@ -35,7 +35,7 @@ public sealed class VariantEncodeGate
     public static VariantEncodeGate For(ActorSystem system, VariantOptions options) =>
         Gates.GetValue(system, _ => new VariantEncodeGate(options.EncodeConcurrency));
 
-    /// <summary>Runs <paramref name="work"/> on the thread pool once a slot is free.</summary>
+    /// <summary>Runs <paramref name="work"/> on the <see cref="EncodeThreads"/> once a slot is free.</summary>
     /// <param name="work">The blocking encode.</param>
     /// <param name="cancellation">Gives up waiting for a slot (a started encode runs to its end).</param>
     /// <returns>The result of <paramref name="work"/>.</returns>
@@ -45,7 +45,7 @@ public sealed class VariantEncodeGate
         await _slots.WaitAsync(cancellation).ConfigureAwait(false);
         try
         {
-            return await Task.Run(work, CancellationToken.None).ConfigureAwait(false);
+            return await EncodeThreads.Run(work).ConfigureAwait(false);
         }
         finally
         {

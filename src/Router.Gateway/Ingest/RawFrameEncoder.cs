@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Router.Actors.Identity;
+using Router.Actors.Media;
 using Router.Protocol;
 
 namespace Router.Gateway.Ingest;
@@ -32,7 +33,8 @@ internal enum RawEncodeStatus
 internal readonly record struct RawEncodeResult(RawEncodeStatus Status, byte[]? Jpeg, string? Message);
 
 /// <summary>
-/// Encodes raw frames to JPEG (<see cref="RawJpeg"/>) on the thread pool, never on an actor dispatcher, under the
+/// Encodes raw frames to JPEG (<see cref="RawJpeg"/>) on the process's <see cref="EncodeThreads"/> (never on the thread
+/// pool of the actors and sockets), under the
 /// gateway's bounds (<see cref="RawIngestOptions"/>):
 /// <list type="bullet">
 /// <item>Per camera (the slot key: tenant, source_id, camera_id) at most one frame encodes and one waits; a newer frame
@@ -212,7 +214,13 @@ internal sealed class RawFrameEncoder : IDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var jpeg = await Task.Run(() => RawJpeg.Encode(job.Frame, _quality));
+            // On the encode threads; a frame whose deadline passes while it waits there for a thread is not encoded.
+            var jpeg = await EncodeThreads.Run<byte[]?>(() => Environment.TickCount64 >= job.DeadlineTicks ? null : RawJpeg.Encode(job.Frame, _quality));
+            if (jpeg is null)
+            {
+                Complete(job, tenant, RawEncodeStatus.Expired, ExpiredMessage);
+                return;
+            }
             RawIngestMetrics.Encoded(tenant, RawPixelFormats.Name(job.Frame.Layout.Format)!, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             job.Result.TrySetResult(new RawEncodeResult(RawEncodeStatus.Encoded, jpeg, null));
         }
