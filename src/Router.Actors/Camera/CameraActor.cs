@@ -143,8 +143,8 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
             return;
         }
 
-        // Re-encoding is CPU work: run it on the encode threads (EncodeThreads), never on the actor dispatcher, under the node's bound
-        // (ReencodeGate); skipped when the sender has given up before its decode starts.
+        // Re-encoding is CPU work: run it on the encode threads (EncodeThreads), never on the actor dispatcher, under the
+        // node's bound (ReencodeGate); skipped when the sender has given up before its decode starts.
         var replyTo = Sender;
         var policy = _sizePolicy;
         var deadline = msg.TimeoutMs > 0 ? Environment.TickCount64 + msg.TimeoutMs : long.MaxValue;

@@ -34,8 +34,7 @@ internal readonly record struct RawEncodeResult(RawEncodeStatus Status, byte[]? 
 
 /// <summary>
 /// Encodes raw frames to JPEG (<see cref="RawJpeg"/>) on the process's <see cref="EncodeThreads"/> (never on the thread
-/// pool of the actors and sockets), under the
-/// gateway's bounds (<see cref="RawIngestOptions"/>):
+/// pool of the actors and sockets), under the gateway's bounds (<see cref="RawIngestOptions"/>):
 /// <list type="bullet">
 /// <item>Per camera (the slot key: tenant, source_id, camera_id) at most one frame encodes and one waits; a newer frame
 /// replaces the waiting one (<see cref="RawEncodeStatus.Replaced"/>), and the frame encoded next is always the newest
