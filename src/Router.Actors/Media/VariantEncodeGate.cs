@@ -7,8 +7,9 @@ namespace Router.Actors.Media;
 /// <summary>
 /// The per-gateway bound on variant encoding (<see cref="FrameVariants"/>): at most <see cref="Concurrency"/> encodes
 /// run at once, on the process's <see cref="EncodeThreads"/> (never on the thread pool of the actors and sockets); the
-/// others wait in arrival order. Waiting is bounded by its callers: each live variant waits with at most one frame (<see cref="CameraVariantActor"/>; newer frames replace
-/// its pending one), and a snapshot waits at most until its deadline.
+/// others wait in arrival order. Waiting is bounded by its callers: each live variant waits with at most one frame
+/// (<see cref="CameraVariantActor"/>; newer frames replace its pending one), and a snapshot waits at most until its
+/// deadline.
 /// </summary>
 public sealed class VariantEncodeGate
 {
