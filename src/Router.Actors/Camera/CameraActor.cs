@@ -23,6 +23,7 @@ namespace Router.Actors.Camera;
 internal sealed class CameraActor : ReceiveActor, IWithTimers
 {
     private const string StatusTimer = "status";
+    private const string PullStopTimer = "pull-stop";
     private readonly StreamKey _key;
     private readonly CameraOptions _options;
     private readonly SizePolicy _sizePolicy;
@@ -73,6 +74,7 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
         Receive<GetCameraStatus>(_ => Sender.Tell(CurrentStatus()));
         Receive<GetSnapshot>(_ => Sender.Tell(new Snapshot(_key, _latest)));
         Receive<StatusTick>(_ => HandleStatusTick());
+        Receive<PullStopTick>(_ => { if (_fanOut.Count == 0) StopCapture(); });
         Receive<ReceiveTimeout>(_ => HandleIdle());
     }
 
@@ -209,7 +211,11 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     {
         var initial = _latest is not null && Environment.TickCount64 - _order.LastPassedTicks < _options.LatestFrameMaxAge.TotalMilliseconds ? _latest : null;
         if (!_fanOut.Add(msg, initial)) return;
-        if (_pullSource is not null && _capture is null) StartCapture(_pullSource);
+        if (_pullSource is not null)
+        {
+            Timers.Cancel(PullStopTimer); // a subscription within PullStopAfter keeps the running capture
+            if (_capture is null) StartCapture(_pullSource);
+        }
         _log.Debug("Camera {0}: subscription {1} by {2} (max_fps {3}); {4} in total", _key, msg.SubscriptionId, msg.Subscriber, msg.MaxFps, _fanOut.Count);
     }
 
@@ -225,7 +231,9 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
 
     private void AfterSubscriberLeft()
     {
-        if (_fanOut.Count == 0) StopCapture();
+        if (_fanOut.Count > 0 || _capture is null) return;
+        if (_options.PullStopAfter > TimeSpan.Zero) Timers.StartSingleTimer(PullStopTimer, PullStopTick.Instance, _options.PullStopAfter);
+        else StopCapture();
     }
 
     private void StartCapture(PullSourceDefinition source)
@@ -292,5 +300,11 @@ internal sealed class CameraActor : ReceiveActor, IWithTimers
     private sealed class StatusTick : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded
     {
         public static readonly StatusTick Instance = new();
+    }
+
+    /// <summary>Stops the capture of a pull source if it still has no subscription (<see cref="CameraOptions.PullStopAfter"/>).</summary>
+    private sealed class PullStopTick : INoSerializationVerificationNeeded
+    {
+        public static readonly PullStopTick Instance = new();
     }
 }

@@ -21,6 +21,13 @@ public sealed class CameraOptions
     public int PullJpegQuality { get; set; } = 85;
 
     /// <summary>
+    /// A pull source's capture goes on this long after its last subscription ended, so a viewer that comes back (a page
+    /// reload, a reconnect) finds it running, and a consumer that subscribes and leaves in a loop cannot make the node
+    /// open the source (a file, an <c>ffmpeg</c> child for a URL) again and again. 00:00:00 stops it at once. Default 5 s.
+    /// </summary>
+    public TimeSpan PullStopAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Threads of a dedicated fan-out dispatcher (<see cref="FanOutDispatcher"/>) for the fan-out streams and the
     /// consumer actors; 0 (default) keeps them on the shared .NET thread pool. Measured with
     /// bench/Router.Bench on 2 cores: 1 thread cut S1 (one camera) CPU by 10–15 % (100 consumers 0.32–0.34 against

@@ -161,7 +161,7 @@ public sealed class CameraOptionsValidator : IValidateOptions<CameraOptions>
         foreach (var (key, value) in new[]
                  {
                      (nameof(options.AckTimeout), options.AckTimeout), (nameof(options.LocalAckTimeout), options.LocalAckTimeout),
-                     (nameof(options.RelayStallTimeout), options.RelayStallTimeout),
+                     (nameof(options.RelayStallTimeout), options.RelayStallTimeout), (nameof(options.PullStopAfter), options.PullStopAfter),
                  })
             if (value < TimeSpan.Zero) errors.Add($"{at}:{key} must not be negative (got {value}; 00:00:00 turns it off)");
         if (options.PullJpegQuality is < 1 or > 100) errors.Add($"{at}:PullJpegQuality ({options.PullJpegQuality}) must be 1–100");

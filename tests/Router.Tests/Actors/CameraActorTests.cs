@@ -148,7 +148,7 @@ public sealed class CameraActorTests() : TestKit(RouterTestConfig.SerializeEvery
     {
         var key = new StreamKey("demo", "lobby", "main");
         var catalog = new PullSourceCatalog([new PullSourceDefinition(key, Router.Tests.Media.TestMedia.SharedMediaPath("vtest.avi"))]);
-        var camera = NewCamera(out _, pull: catalog, key: key);
+        var camera = NewCamera(out _, new CameraOptions { PullStopAfter = TimeSpan.FromMilliseconds(300) }, pull: catalog, key: key);
         var viewer = CreateTestProbe();
         camera.Tell(new Subscribe(key, "v", viewer.Ref, 0));
         viewer.ExpectMsg<SubscriptionStarted>(Wait);
@@ -160,7 +160,7 @@ public sealed class CameraActorTests() : TestKit(RouterTestConfig.SerializeEvery
             viewer.Reply(StreamAck.Instance);
         }
         camera.Tell(new Unsubscribe(key, "v"));
-        // Capture stops within 2 s of the last subscriber leaving: the sequence stops growing.
+        // Capture stops within 2 s of PullStopAfter after the last subscriber left: the sequence stops growing.
         long Sequence()
         {
             camera.Tell(new GetSnapshot(key));
