@@ -10,7 +10,8 @@ using Xunit;
 
 namespace Router.Tests.Actors;
 
-public sealed class CameraActorTests() : TestKit(RouterTestConfig.SerializeEverything)
+/// <summary>The camera entity with real frames; INFO logging, so that tests can count the "pull capture started" events.</summary>
+public sealed class CameraActorTests() : TestKit(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = INFO").WithFallback(RouterTestConfig.SerializeEverything))
 {
     private static readonly StreamKey Key = new("acme", "robot-01", "front");
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
@@ -172,5 +173,41 @@ public sealed class CameraActorTests() : TestKit(RouterTestConfig.SerializeEvery
             ExpectNoMsg(TimeSpan.FromMilliseconds(400));
             Assert.Equal(before, Sequence());
         }, TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(50));
+    }
+
+    [Fact]
+    public void A_viewer_back_within_PullStopAfter_finds_the_capture_running_not_reopened()
+    {
+        var key = new StreamKey("demo", "lobby", "main");
+        var catalog = new PullSourceCatalog([new PullSourceDefinition(key, Router.Tests.Media.TestMedia.SharedMediaPath("vtest.avi"))]);
+        var camera = NewCamera(out _, new CameraOptions { PullStopAfter = TimeSpan.FromSeconds(30) }, pull: catalog, key: key);
+        void WatchThreeFrames(string subscriptionId)
+        {
+            var viewer = CreateTestProbe();
+            camera.Tell(new Subscribe(key, subscriptionId, viewer.Ref, 0));
+            viewer.ExpectMsg<SubscriptionStarted>(Wait);
+            viewer.Reply(StreamAck.Instance);
+            for (var i = 0; i < 3; i++)
+            {
+                viewer.ExpectMsg<VideoFrame>(Wait);
+                viewer.Reply(StreamAck.Instance);
+            }
+            camera.Tell(new Unsubscribe(key, subscriptionId));
+        }
+        long Sequence()
+        {
+            camera.Tell(new GetSnapshot(key));
+            return ExpectMsg<Snapshot>(Wait).Frame!.Sequence;
+        }
+
+        EventFilter.Info(contains: "pull capture started").Expect(1, Wait, () => WatchThreeFrames("first"));
+        // Nobody watches: the capture goes on (the newest frame keeps changing)...
+        var left = Sequence();
+        AwaitAssert(() => Assert.True(Sequence() > left), Wait, TimeSpan.FromMilliseconds(50));
+        // ...and a subscription and departure loop within PullStopAfter never opens the source again.
+        EventFilter.Info(contains: "pull capture started").Expect(0, TimeSpan.FromSeconds(1), () =>
+        {
+            for (var i = 0; i < 3; i++) WatchThreeFrames($"again-{i}");
+        });
     }
 }
