@@ -18,7 +18,9 @@ public static class TokenBuckets
     /// <paramref name="tokenLimit"/> (it starts full) and queues nothing. Refilled on use, the library adds tokens in
     /// proportion to the time elapsed, so the period only states the rate: 100 ms for a multiple of 10 a second, 1 s
     /// for another whole number, else one token every 1 / <paramref name="perSecond"/> s (at most
-    /// <see cref="LongestPeriod"/>, so a rate under one an hour is one an hour). Whole rates are exact.
+    /// <see cref="LongestPeriod"/>, so a rate under one an hour is one an hour; at least 1 µs, so a fractional rate or a
+    /// whole one over <see cref="int.MaxValue"/> above a million a second is a million a second, which is no limit in
+    /// practice). Whole rates up to <see cref="int.MaxValue"/> are exact.
     /// </summary>
     /// <param name="perSecond">Tokens a second; finite and above 0.</param>
     /// <param name="tokenLimit">Tokens held at most, at least 1.</param>
@@ -44,6 +46,17 @@ public static class TokenBuckets
     /// <summary>A bucket with the options of <see cref="PerSecond"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of its range.</exception>
     public static TokenBucketRateLimiter Create(double perSecond, int tokenLimit) => new(PerSecond(perSecond, tokenLimit));
+
+    /// <summary>
+    /// Refills <paramref name="bucket"/> from the time elapsed, then tries to take <paramref name="permits"/> tokens: how a
+    /// bucket refilled on use is used (without the refill it would never get tokens back).
+    /// </summary>
+    /// <returns>The lease; <see cref="RateLimitLease.IsAcquired"/> is false when the bucket had too few tokens.</returns>
+    public static RateLimitLease AttemptAcquire(ReplenishingRateLimiter bucket, int permits = 1)
+    {
+        bucket.TryReplenish();
+        return bucket.AttemptAcquire(permits);
+    }
 
     /// <summary><paramref name="options"/> with <c>AutoReplenishment</c> off, whatever it was: refilled on use.</summary>
     public static TokenBucketRateLimiterOptions RefilledOnUse(TokenBucketRateLimiterOptions options) => new()

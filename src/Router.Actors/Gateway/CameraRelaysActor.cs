@@ -91,8 +91,7 @@ internal sealed class CameraRelaysActor : ReceiveActor
         {
             _newCameras[tenant] = bucket = TokenBuckets.Create(_options.NewCamerasPerSecondPerTenant, Math.Max(1, _options.NewCameraBurstPerTenant));
         }
-        bucket.TryReplenish(); // refilled on use (TokenBuckets)
-        using var lease = bucket.AttemptAcquire();
+        using var lease = TokenBuckets.AttemptAcquire(bucket);
         if (lease.IsAcquired) return true;
         StreamRecoveryMetrics.NewCamerasDeferred.Add(1, new KeyValuePair<string, object?>("tenant", tenant));
         sender.Tell(new SubscriptionFailed(subscribe.Key, subscribe.SubscriptionId,

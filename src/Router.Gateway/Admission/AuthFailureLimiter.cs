@@ -23,15 +23,10 @@ internal sealed class AuthFailureLimiter : IDisposable
     {
         var limits = options.Value.Limits;
         var burst = Math.Max(1, limits.AuthFailureBurst);
-        var period = _period = TimeSpan.FromMinutes(1) / Math.Max(1, limits.AuthFailuresPerMinute);
+        var perMinute = Math.Max(1, limits.AuthFailuresPerMinute);
+        _period = TimeSpan.FromMinutes(1) / perMinute;
         if (_period < TimeSpan.FromSeconds(1)) _period = TimeSpan.FromSeconds(1);
-        _limiter = LazyPartitionedRateLimiter<IPAddress>.TokenBuckets(_ => new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = burst,
-            TokensPerPeriod = 1,
-            ReplenishmentPeriod = period,
-            QueueLimit = 0,
-        });
+        _limiter = LazyPartitionedRateLimiter<IPAddress>.TokenBuckets(_ => Router.Actors.Admission.TokenBuckets.PerSecond(perMinute / 60.0, burst));
         _trustedProxies = limits.TrustedProxies.Select(System.Net.IPNetwork.Parse).ToList();
     }
 

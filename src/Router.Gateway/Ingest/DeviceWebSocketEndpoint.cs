@@ -247,8 +247,7 @@ internal sealed class DeviceWebSocketEndpoint(
                     type = "warning", code = "frames_dropped", dropped = droppedCount,
                     message = $"{droppedCount} frame(s) were replaced by a newer frame of the same camera before the camera took them",
                 });
-            rate.TryReplenish(); // refilled on use (TokenBuckets: no timer)
-            using (var lease = rate.AttemptAcquire())
+            using (var lease = Router.Actors.Admission.TokenBuckets.AttemptAcquire(rate))
             {
                 if (!lease.IsAcquired)
                 {
