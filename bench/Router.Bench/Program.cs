@@ -41,8 +41,8 @@ internal static class Program
         var output = new Option<string?>("--out") { Description = "JSON results file (default docs/benchmarks/results.json, or results-quick.json with --quick)" };
         var charts = new Option<string?>("--charts") { Description = "directory for the PNG charts (default docs/benchmarks)" };
         var media = new Option<string?>("--media") { Description = "video to take frames from (default ../shared/media/vtest.avi, else assets/media/lobby.avi)" };
-        var window = new Option<double?>("--window") { Description = "measurement window in seconds (default 10, quick 3)" };
-        var warmup = new Option<double?>("--warmup") { Description = "warm-up before each window in seconds (default 5: JIT tiering settles; quick 1)" };
+        var window = new Option<double?>("--window") { Description = "measurement window in seconds (default 10, peer 20, quick 3)" };
+        var warmup = new Option<double?>("--warmup") { Description = "warm-up before each window in seconds (default 5, peer 60: the first minute of a fresh Router process is tiered JIT; quick 1)" };
         var consumers = new Option<int[]?>("--consumers") { Description = "S1 consumer counts (default 10 100 500)", AllowMultipleArgumentsPerToken = true };
         var formats = new Option<string[]?>("--formats") { Description = "S1 formats (default binary json); the first one is used by S2 and S3", AllowMultipleArgumentsPerToken = true };
         var servers = new Option<string[]?>("--servers") { Description = "router and/or floor (default both); peer: any of go2rtc, floor, router (default all); rest: any of router, go2rtc, cluster (default all)", AllowMultipleArgumentsPerToken = true };
@@ -66,6 +66,9 @@ internal static class Program
             if (parse.GetValue(serveFloor)) return await FloorServer.RunAsync(parse.GetValue(port), ct);
             var benchRepo = FindRepo(AppContext.BaseDirectory) ?? Directory.GetCurrentDirectory();
             var isQuick = parse.GetValue(quick);
+            // peer compares steady states: each point starts a fresh server, and a fresh Router's tiered JIT still compiles
+            // its periodic paths (status ticks, rebalance, gossip) for a minute or more (docs/benchmarks.md, issue 11).
+            var isPeer = parse.GetValue(scenario) == "peer" && !isQuick;
             var repoPath = Path.GetFullPath(parse.GetValue(repo) ?? benchRepo);
             var docs = Path.Combine(benchRepo, "docs/benchmarks");
             var settings = new BenchSettings
@@ -77,8 +80,8 @@ internal static class Program
                 OutJson = parse.GetValue(output) ?? Path.Combine(docs, isQuick ? "results-quick.json" : "results.json"),
                 ChartsDir = parse.GetValue(charts) ?? docs,
                 MediaPath = parse.GetValue(media) ?? FindMedia(benchRepo, repoPath),
-                WindowSeconds = parse.GetValue(window) ?? (isQuick ? 3 : 10),
-                WarmupSeconds = parse.GetValue(warmup) ?? (isQuick ? 1 : 5),
+                WindowSeconds = parse.GetValue(window) ?? (isQuick ? 3 : isPeer ? 20 : 10),
+                WarmupSeconds = parse.GetValue(warmup) ?? (isQuick ? 1 : isPeer ? 60 : 5),
                 ConsumerCounts = parse.GetValue(consumers) is { Length: > 0 } c ? c : null,
                 Formats = parse.GetValue(formats) is { Length: > 0 } f ? f : ["binary", "json"],
                 Servers = parse.GetValue(servers) is { Length: > 0 } s ? s : ["router", "floor"],
