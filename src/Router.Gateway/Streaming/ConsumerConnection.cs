@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Router.Actors.Gateway;
 using Router.Actors.Messages;
@@ -44,8 +43,6 @@ internal sealed class ConsumerConnection(WebSocket socket, DirectSendStream? dir
     private bool _stopping;
     private bool _countedDirect;
     private long _framesSent;
-    private string? _sentTenant;      // the tenant of _sentOfTenant; sends are one at a time, so no lock
-    private StrongBox<long>? _sentOfTenant;
 
     /// <summary>Frames sent so far.</summary>
     public long FramesSent => Interlocked.Read(ref _framesSent);
@@ -148,7 +145,7 @@ internal sealed class ConsumerConnection(WebSocket socket, DirectSendStream? dir
             return false;
         }
         Interlocked.Increment(ref _framesSent);
-        CountSent(item.Frame.Key.Tenant);
+        TenantMetrics.FrameSent(item.Frame.Key.Tenant);
         item.AckTo.Tell(StreamAck.Instance, item.ConsumerActor);
         lock (_gate)
         {
@@ -157,18 +154,6 @@ internal sealed class ConsumerConnection(WebSocket socket, DirectSendStream? dir
             if (_stopping) _done.TrySetResult();
             return false;
         }
-    }
-
-    /// <summary>Adds one to the tenant's frames-sent count (a consumer's frames are all of its own tenant).</summary>
-    private void CountSent(string tenant)
-    {
-        var box = _sentOfTenant;
-        if (box is null || !string.Equals(_sentTenant, tenant, StringComparison.Ordinal))
-        {
-            box = _sentOfTenant = TenantMetrics.FramesSentOf(tenant);
-            _sentTenant = tenant;
-        }
-        Interlocked.Increment(ref box.Value);
     }
 
     private void Fail(Exception e)
