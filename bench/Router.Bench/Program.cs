@@ -43,6 +43,10 @@ internal static class Program
         var media = new Option<string?>("--media") { Description = "video to take frames from (default ../shared/media/vtest.avi, else assets/media/lobby.avi)" };
         var window = new Option<double?>("--window") { Description = "measurement window in seconds (default 10, peer 20, quick 3)" };
         var warmup = new Option<double?>("--warmup") { Description = "warm-up before each window in seconds (default 5, peer 60: the first minute of a fresh Router process is tiered JIT; quick 1)" };
+        // A window must be a real stretch of time and a warm-up may be none; both at most an hour (NaN, infinity and
+        // negative values would otherwise reach TimeSpan.FromSeconds or divide by a zero window).
+        window.Validators.Add(r => RequireSeconds(r, r.GetValueOrDefault<double?>(), "--window", allowZero: false));
+        warmup.Validators.Add(r => RequireSeconds(r, r.GetValueOrDefault<double?>(), "--warmup", allowZero: true));
         var consumers = new Option<int[]?>("--consumers") { Description = "S1 consumer counts (default 10 100 500)", AllowMultipleArgumentsPerToken = true };
         var formats = new Option<string[]?>("--formats") { Description = "S1 formats (default binary json); the first one is used by S2 and S3", AllowMultipleArgumentsPerToken = true };
         var servers = new Option<string[]?>("--servers") { Description = "router and/or floor (default both); peer: any of go2rtc, floor, router (default all); rest: any of router, go2rtc, cluster (default all)", AllowMultipleArgumentsPerToken = true };
@@ -341,6 +345,13 @@ internal static class Program
     {
         try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
         catch (IOException) { return "?"; }
+    }
+
+    /// <summary>Adds an error when <paramref name="value"/> is set and not a number of seconds in (0, 3600], or [0, 3600] with <paramref name="allowZero"/>.</summary>
+    private static void RequireSeconds(System.CommandLine.Parsing.OptionResult result, double? value, string name, bool allowZero)
+    {
+        if (value is { } v && !(double.IsFinite(v) && (allowZero ? v >= 0 : v > 0) && v <= 3600))
+            result.AddError($"{name} must be a number of seconds {(allowZero ? "from 0" : "above 0")} to 3600.");
     }
 
     private static string? FindRepo(string start)
