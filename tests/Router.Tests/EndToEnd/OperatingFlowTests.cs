@@ -31,6 +31,9 @@ public sealed class OperatingFlowTests(ITestOutputHelper output)
     private const int MaxCameras = 2;
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a viewer that reads in the background until its close may take over the steps in between.</summary>
+    private static readonly TimeSpan ReadingDeadline = TimeSpan.FromSeconds(120);
+
     private static string KeysFile(bool withViewKey, params (string Kid, string Seed, bool Current)[] signing) => JsonSerializer.Serialize(new
     {
         Router = new
@@ -133,13 +136,16 @@ public sealed class OperatingFlowTests(ITestOutputHelper output)
                 Assert.Null(first.CloseStatus);
             }
             Assert.Equal("robot-01", (await NextFrameAsync(oldViewer)).Json.GetProperty("source_id").GetString());
+            // From here on the old viewer reads like a browser does (frames until the close): a consumer that stops
+            // reading fills its socket, and a send stuck for SendDrainTimeout is cut, so it would see a reset, not 4001.
+            var oldViewerClosed = oldViewer.ReceiveCloseAsync(ReadingDeadline);
             var newToken = await TokenAsync(b, ViewKey, new { source_ids = new[] { "robot-01" }, ttl_seconds = 600 });
 
             // 5. k1 removed: its token is refused on both gateways and its open stream is closed with the reason.
             var removal = Stopwatch.StartNew();
             await secret.UpdateUntilAsync(KeysFile(true, ("k2", "flow-k2", true)), () => RefusedOnAsync(oldToken, a, b));
             var refusedAfter = removal.Elapsed;
-            var closed = await oldViewer.ReceiveCloseAsync(Deadline);
+            var closed = await oldViewerClosed.WaitAsync(Deadline);
             output.WriteLine($"k1's token refused on both gateways {refusedAfter.TotalMilliseconds:F0} ms after the file changed, its open stream closed {removal.ElapsedMilliseconds} ms after");
             Assert.Equal(4001, closed.CloseStatus);
             Assert.Equal(ViewerTokens.RevokedReason, closed.CloseReason);
@@ -159,6 +165,8 @@ public sealed class OperatingFlowTests(ITestOutputHelper output)
             open.Add(keyViewerA);
             var (keyViewerB, _) = await WsClient.ConsumerAsync(b, ViewKey, "robot-02");
             open.Add(keyViewerB);
+            // Both read frames from now until their close, as a browser would (see the old viewer above).
+            var keyViewersClosed = new[] { keyViewerA, keyViewerB }.Select(v => v.ReceiveCloseAsync(ReadingDeadline)).ToArray();
             var converged = await PollAsync(async () =>
                 await QuotaClusterTests.UsageAsync(a, "acme", "consumer_connections") == MaxConsumers
                 && await QuotaClusterTests.UsageAsync(b, "acme", "consumer_connections") == MaxConsumers, "the consumer counts did not converge");
@@ -187,9 +195,9 @@ public sealed class OperatingFlowTests(ITestOutputHelper output)
             var revocation = Stopwatch.StartNew();
             await secret.UpdateUntilAsync(KeysFile(false, ("k2", "flow-k2", true)), () => RefusedOnAsync(ViewKey, a, b));
             var keyRefusedAfter = revocation.Elapsed;
-            foreach (var socket in new[] { keyViewerA, keyViewerB })
+            foreach (var closing in keyViewersClosed)
             {
-                var close = await socket.ReceiveCloseAsync(Deadline);
+                var close = await closing.WaitAsync(Deadline);
                 Assert.Equal(4001, close.CloseStatus);
                 Assert.Equal(ApiKeyStore.RevokedReason, close.CloseReason);
             }

@@ -76,7 +76,7 @@ public sealed class WsClient : IAsyncDisposable
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await _ws.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cts.Token);
             }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or InvalidOperationException) { } // also a receive still pending
         }
         _ws.Dispose();
     }
