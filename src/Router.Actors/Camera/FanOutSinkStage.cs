@@ -165,7 +165,7 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
         private readonly Dictionary<string, Slot> _slots = new();
         private readonly List<Slot> _active = [];
         // Per subscriber, the slots whose signal or frame awaits its ack, in send order (removed slots stay until acked).
-        private readonly Dictionary<IActorRef, Queue<Slot>> _awaiting = new();
+        private readonly Dictionary<IActorRef, Queue<Slot>> _awaiting = new(ActorRefByUid.Instance);
         private readonly HashSet<IActorRef> _watched = [];
         private StageActor _self = null!;
         private long _sweepMs; // 0: sweep not running
@@ -465,5 +465,19 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
             _purge = false;
             _active.RemoveAll(s => s.Removed);
         }
+    }
+
+    /// <summary>
+    /// Compares actor references as Akka does (<see cref="object.Equals(object)"/>: path and uid) but hashes by the uid
+    /// alone, which equal references share: the ack of each frame and consumer looks its sender up, and Akka's own hash
+    /// walks the path each time.
+    /// </summary>
+    private sealed class ActorRefByUid : IEqualityComparer<IActorRef>
+    {
+        public static readonly ActorRefByUid Instance = new();
+
+        public bool Equals(IActorRef? x, IActorRef? y) => ReferenceEquals(x, y) || (x is not null && x.Equals(y));
+
+        public int GetHashCode(IActorRef obj) => obj.Path.Uid.GetHashCode();
     }
 }

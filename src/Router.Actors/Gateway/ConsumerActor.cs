@@ -49,6 +49,9 @@ public sealed class ConsumerActor : ReceiveActor, IWithTimers
     private readonly Dictionary<StreamKey, FrameOrder> _order = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private int _counter;
+    // The camera of the last frame and its order: most consumers watch one camera, so most frames skip both lookups.
+    private StreamKey? _lastKey;
+    private FrameOrder? _lastOrder;
 
     /// <param name="tenant">The consumer's tenant (from its API key); frames of other tenants are never passed on.</param>
     /// <param name="sourceId">The watched source.</param>
@@ -77,9 +80,9 @@ public sealed class ConsumerActor : ReceiveActor, IWithTimers
         _startTimeout = startTimeout ?? DefaultStartTimeout;
         _variant = variant;
 
+        Receive<VideoFrame>(HandleFrame); // first: matched once per frame, the others rarely
         Receive<CameraCameOnline>(m => { if (!_subscriptions.ContainsKey(m.Key)) SubscribeTo(m.Key); });
         Receive<SubscriptionStarted>(HandleStarted);
-        Receive<VideoFrame>(HandleFrame);
         Receive<SubscriptionCompleted>(m => HandleEnded(m.Key, m.SubscriptionId, "completed"));
         Receive<SubscriptionFailed>(m => HandleEnded(m.Key, m.SubscriptionId, m.Reason));
         Receive<Resubscribe>(m => { if (_subscriptions.TryGetValue(m.Key, out var id) && id == m.SubscriptionId) SubscribeTo(m.Key); });
@@ -138,13 +141,19 @@ public sealed class ConsumerActor : ReceiveActor, IWithTimers
 
     private void HandleFrame(VideoFrame frame)
     {
-        if (frame.Key.Tenant != _tenant || !_subscriptions.ContainsKey(frame.Key))
+        FrameOrder order;
+        if (frame.Key.Equals(_lastKey)) order = _lastOrder!; // a key once subscribed stays in _subscriptions
+        else
         {
-            // Not ours (a late frame of an ended subscription); never forward across tenants.
-            Sender.Tell(StreamAck.Instance);
-            return;
+            if (frame.Key.Tenant != _tenant || !_subscriptions.ContainsKey(frame.Key))
+            {
+                // Not ours (a late frame of an ended subscription); never forward across tenants.
+                Sender.Tell(StreamAck.Instance);
+                return;
+            }
+            if (!_order.TryGetValue(frame.Key, out order!)) _order[frame.Key] = order = new FrameOrder(_latestMaxAge);
+            (_lastKey, _lastOrder) = (frame.Key, order);
         }
-        if (!_order.TryGetValue(frame.Key, out var order)) _order[frame.Key] = order = new FrameOrder(_latestMaxAge);
         if (!order.TryPass(frame.TimestampMs, _clock()))
         {
             Sender.Tell(StreamAck.Instance);

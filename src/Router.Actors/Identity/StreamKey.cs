@@ -24,6 +24,34 @@ public sealed record StreamKey(string Tenant, string SourceId, string CameraId)
         return new StreamKey(entityId[..first], entityId[(first + 1)..second], entityId[(second + 1)..]);
     }
 
+    /// <summary>The hash, computed on first use (0: not yet; a key whose hash is 0 computes it each time).</summary>
+    private int _hash;
+
+    /// <summary>The copy a <c>with</c> expression starts from: the parts, not the cached hash (<c>with</c> may change a part).</summary>
+    private StreamKey(StreamKey original)
+    {
+        Tenant = original.Tenant;
+        SourceId = original.SourceId;
+        CameraId = original.CameraId;
+    }
+
+    /// <summary>
+    /// Equal when tenant, source_id and camera_id are (ordinal). A key is looked up once per frame and consumer on the
+    /// fan-out path, so the hash is kept and compared before the strings.
+    /// </summary>
+    public bool Equals(StreamKey? other) =>
+        ReferenceEquals(this, other)
+        || (other is not null && GetHashCode() == other.GetHashCode()
+            && string.Equals(CameraId, other.CameraId) && string.Equals(SourceId, other.SourceId) && string.Equals(Tenant, other.Tenant));
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        var hash = _hash;
+        if (hash == 0) _hash = hash = HashCode.Combine(Tenant, SourceId, CameraId);
+        return hash;
+    }
+
     /// <inheritdoc />
     public override string ToString() => EntityId;
 }
