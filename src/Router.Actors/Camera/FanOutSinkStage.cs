@@ -13,8 +13,9 @@ namespace Router.Actors.Camera;
 /// replaces it: conflation per subscriber), sends a pending frame when the subscriber answers <see cref="StreamAck"/>
 /// and the subscription's max_fps interval has passed. One stage serves every subscriber of the camera, so a frame costs
 /// one stream element however many subscribers there are, and a slow subscriber only delays its own frames.
-/// Acknowledgements are matched to subscriptions by their sender, first in first out per sender (a subscriber receives
-/// and acknowledges in order).
+/// A local subscription's frames carry a sender of its own (<see cref="AckRef"/>), so its acknowledgement is a flag, not
+/// a message through the stage's mailbox; a remote subscriber's acknowledgements are matched to subscriptions by their
+/// sender, first in first out per sender (a subscriber receives and acknowledges in order).
 /// <para>
 /// Every wait has a deadline: one sweep timer per stream (running only while some slot awaits an ack) re-arms a slot
 /// whose ack did not come within the ack timeout (remote and local subscribers have their own), so a frame or an ack
@@ -153,6 +154,7 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
         public bool TimerArmed; // a max_fps timer is scheduled for this slot
         public bool RearmLogged; // logged a re-arm since the last ack (log once per outage, not per re-arm)
         public VideoFrame? Pending;
+        public AckRef? Ack; // a local subscriber's acknowledgements (null: remote, matched by sender through _awaiting)
         public long LastSentTicks = long.MinValue / 2;
         public long AwaitSinceTicks;
     }
@@ -168,6 +170,8 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
         private readonly Dictionary<IActorRef, Queue<Slot>> _awaiting = new(ActorRefByUid.Instance);
         private readonly HashSet<IActorRef> _watched = [];
         private StageActor _self = null!;
+        private IActorRefProvider _provider = null!;
+        private long _ackRefs;
         private long _sweepMs; // 0: sweep not running
         private int _remoteSlots;
         private bool _purge; // some slot in _active was dropped (a send threw)
@@ -183,6 +187,7 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
         public override void PreStart()
         {
             _self = GetStageActor(OnMessage);
+            _provider = ((IInternalActorRef)_self.Ref).Provider;
             var early = _control.Started(GetAsyncCallback<object>(OnCommand));
             foreach (var command in early) Apply(command);
             Purge();
@@ -255,6 +260,7 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
                     {
                         Pending = add.Initial,
                     };
+                    if (!slot.RemoteTarget) slot.Ack = new AckRef(_self.Ref.Path / $"ack-{++_ackRefs}", _provider, _self.Ref, slot);
                     _slots[add.Request.SubscriptionId] = slot;
                     _active.Add(slot);
                     if (slot.RemoteTarget) _remoteSlots++;
@@ -285,10 +291,11 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
             {
                 case StreamAck:
                     if (!_awaiting.TryGetValue(args.Sender, out var queue) || !queue.TryDequeue(out var slot)) return;
-                    slot.AwaitingAck = false;
-                    slot.Started = true;
-                    slot.RearmLogged = false;
+                    Acked(slot);
                     Guarded(() => TrySend(slot));
+                    break;
+                case AckWake wake:
+                    if (!wake.Ack.Slot.Removed) Guarded(() => TrySend(wake.Ack.Slot)); // takes the ack
                     break;
                 case Terminated t:
                     if (!_watched.Remove(t.ActorRef)) return;
@@ -318,6 +325,12 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
             {
                 var slot = _active[i];
                 if (!slot.AwaitingAck || slot.AckTimeoutMs == 0) continue;
+                if (TakeAck(slot))
+                {
+                    TrySend(slot);
+                    waiting |= slot.AwaitingAck;
+                    continue;
+                }
                 if (now - slot.AwaitSinceTicks <= slot.AckTimeoutMs)
                 {
                     waiting = true;
@@ -351,6 +364,11 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
 
         private void TrySend(Slot slot)
         {
+            if (slot.AwaitingAck && slot.Ack is { } ack && !slot.Removed)
+            {
+                // A local subscriber's ack is a flag; with a frame pending it must also wake the stage (WakeOnAck).
+                if (ack.TryTake() || (slot.Pending is not null && ack.WakeOnAck())) Acked(slot);
+            }
             if (slot.Removed || slot.AwaitingAck || slot.Pending is null) return;
             var wait = slot.MinIntervalMs - (Environment.TickCount64 - slot.LastSentTicks);
             if (wait > 0)
@@ -369,6 +387,22 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
             if (Send(slot, frame) && slot.RemoteTarget) RemoteTraffic.Record(slot.Request.Key.Tenant, frame.Jpeg.Length);
         }
 
+        /// <summary>The subscriber acknowledged the last send of <paramref name="slot"/>.</summary>
+        private static void Acked(Slot slot)
+        {
+            slot.AwaitingAck = false;
+            slot.Started = true;
+            slot.RearmLogged = false;
+        }
+
+        /// <summary>Takes a local subscriber's ack that arrived as a flag; true when there was one.</summary>
+        private static bool TakeAck(Slot slot)
+        {
+            if (slot.Ack is not { } ack || !ack.TryTake()) return false;
+            Acked(slot);
+            return true;
+        }
+
         private void SendStarted(Slot slot) => Send(slot, new SubscriptionStarted(slot.Request.Key, slot.Request.SubscriptionId));
 
         /// <summary>Sends a message that awaits an ack; false when the send threw (the slot is dropped).</summary>
@@ -376,11 +410,21 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
         {
             slot.AwaitingAck = true;
             slot.AwaitSinceTicks = Environment.TickCount64;
-            if (!_awaiting.TryGetValue(slot.Target, out var queue)) _awaiting[slot.Target] = queue = new Queue<Slot>(1);
-            queue.Enqueue(slot);
+            IActorRef sender;
+            if (slot.Ack is { } ack)
+            {
+                ack.Reset(); // a late ack of a send given up on (Rearm) must not count for this one
+                sender = ack;
+            }
+            else
+            {
+                if (!_awaiting.TryGetValue(slot.Target, out var queue)) _awaiting[slot.Target] = queue = new Queue<Slot>(1);
+                queue.Enqueue(slot);
+                sender = _self.Ref;
+            }
             try
             {
-                slot.Target.Tell(message, _self.Ref);
+                slot.Target.Tell(message, sender);
             }
             catch (Exception e)
             {
@@ -388,6 +432,12 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
                 return false;
             }
             if (slot.AckTimeoutMs > 0) EnsureSweep();
+            // A frame already waits behind this send (the initial frame behind the start signal): its ack must wake us.
+            if (slot.Pending is not null && slot.Ack is { } waker && waker.WakeOnAck())
+            {
+                Acked(slot);
+                TrySend(slot);
+            }
             return true;
         }
 
@@ -466,6 +516,60 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
             _active.RemoveAll(s => s.Removed);
         }
     }
+
+    /// <summary>
+    /// The sender of the frames and signals a local subscription gets, so that its <see cref="StreamAck"/> (told to the
+    /// sender, as the protocol says) is a flag the stage reads instead of a message through the stage actor's mailbox:
+    /// the stage takes the flag when it next has something for the slot (a frame, a timer, the sweep). Only when the
+    /// stage already holds a frame for the slot does the ack also wake it (<see cref="AckWake"/>). Both sides set their
+    /// flag, then read the other's, each with a full fence, so a pending frame never waits for an ack that came.
+    /// Any other message told to it goes on to the stage actor. Remote subscriptions keep the stage actor as sender
+    /// (an ack over remoting is a message anyway).
+    /// </summary>
+    private sealed class AckRef(ActorPath path, IActorRefProvider provider, IActorRef stage, Slot slot) : MinimalActorRef
+    {
+        private int _acked; // 1: an ack came that the stage has not taken yet
+        private int _wake; // 1: the stage holds a frame for the slot: the next ack must wake it
+
+        public override ActorPath Path { get; } = path;
+
+        public override IActorRefProvider Provider { get; } = provider;
+
+        public Slot Slot { get; } = slot;
+
+        protected override void TellInternal(object message, IActorRef sender)
+        {
+            if (message is not StreamAck)
+            {
+                stage.Tell(message, sender);
+                return;
+            }
+            Interlocked.Exchange(ref _acked, 1);
+            if (Volatile.Read(ref _wake) == 1 && Interlocked.Exchange(ref _wake, 0) == 1) stage.Tell(new AckWake(this), ActorRefs.NoSender);
+        }
+
+        /// <summary>Stage side: takes an ack that came; false when none did.</summary>
+        public bool TryTake() => Volatile.Read(ref _acked) == 1 && Interlocked.Exchange(ref _acked, 0) == 1;
+
+        /// <summary>Stage side, with a frame pending: asks to be woken by the next ack; true when it had already come (taken).</summary>
+        public bool WakeOnAck()
+        {
+            Interlocked.Exchange(ref _wake, 1);
+            if (!TryTake()) return false;
+            Interlocked.Exchange(ref _wake, 0);
+            return true;
+        }
+
+        /// <summary>Stage side, before a send: forgets an ack and a wake request of an earlier send.</summary>
+        public void Reset()
+        {
+            Interlocked.Exchange(ref _wake, 0);
+            Interlocked.Exchange(ref _acked, 0);
+        }
+    }
+
+    /// <summary>A local subscriber acknowledged while the stage held a frame for it (see <see cref="AckRef"/>).</summary>
+    private sealed record AckWake(AckRef Ack) : INoSerializationVerificationNeeded, IDeadLetterSuppression;
 
     /// <summary>
     /// Compares actor references as Akka does (<see cref="object.Equals(object)"/>: path and uid) but hashes by the uid

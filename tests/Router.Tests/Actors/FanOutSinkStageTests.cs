@@ -112,6 +112,44 @@ public sealed class FanOutSinkStageTests : TestKit
         Assert.Equal(2, Interlocked.Read(ref conflated));
     }
 
+    /// <summary>Acks every frame from another thread, at once or after a short spin, racing the stage's next frame.</summary>
+    private sealed class RacingAcker : ReceiveActor
+    {
+        public RacingAcker(long[] last)
+        {
+            Receive<SubscriptionStarted>(_ => Sender.Tell(StreamAck.Instance));
+            Receive<VideoFrame>(frame =>
+            {
+                Volatile.Write(ref last[0], frame.Sequence);
+                var ackTo = Sender;
+                var spins = (int)(frame.Sequence % 4) * 50;
+                ThreadPool.UnsafeQueueUserWorkItem(_ =>
+                {
+                    Thread.SpinWait(spins);
+                    ackTo.Tell(StreamAck.Instance);
+                }, null);
+            });
+        }
+    }
+
+    [Fact]
+    public void A_local_subscriber_acking_from_another_thread_always_gets_the_newest_frame_without_an_ack_timeout()
+    {
+        // A local subscriber's ack is a flag the stage reads, plus a wake-up only while a frame waits for it. With no
+        // ack timeout to rescue it, a lost wake-up would leave the last frame pending for good.
+        var (upstream, control) = Run(localAckTimeout: TimeSpan.Zero);
+        var last = new long[1];
+        var acker = Sys.ActorOf(Props.Create(() => new RacingAcker(last)));
+        control.Post(new FanOutSinkStage.Add(new Subscribe(Key, "racer", acker, 0), null));
+        for (var round = 1; round <= 20; round++)
+        {
+            var end = round * 200L;
+            for (var i = end - 199; i <= end; i++) upstream.SendNext(Frame(i));
+            AwaitCondition(() => Volatile.Read(ref last[0]) == end, TimeSpan.FromSeconds(10));
+        }
+        Assert.False(control.Completion.IsCompleted);
+    }
+
     [Fact]
     public void A_slot_whose_ack_never_comes_is_re_armed_after_the_ack_timeout_and_stays_in_step_afterwards()
     {
