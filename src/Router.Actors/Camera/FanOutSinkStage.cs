@@ -325,12 +325,8 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
             {
                 var slot = _active[i];
                 if (!slot.AwaitingAck || slot.AckTimeoutMs == 0) continue;
-                if (TakeAck(slot))
-                {
-                    TrySend(slot);
-                    waiting |= slot.AwaitingAck;
-                    continue;
-                }
+                if (slot.Ack is not null) TrySend(slot); // takes an ack that came as a flag (and sends what is pending)
+                if (!slot.AwaitingAck) continue;
                 if (now - slot.AwaitSinceTicks <= slot.AckTimeoutMs)
                 {
                     waiting = true;
@@ -364,11 +360,8 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
 
         private void TrySend(Slot slot)
         {
-            if (slot.AwaitingAck && slot.Ack is { } ack && !slot.Removed)
-            {
-                // A local subscriber's ack is a flag; with a frame pending it must also wake the stage (WakeOnAck).
-                if (ack.TryTake() || (slot.Pending is not null && ack.WakeOnAck())) Acked(slot);
-            }
+            // A local subscriber's ack is a flag; with a frame pending, the next ack must also wake the stage (WakeOnAck).
+            if (slot.AwaitingAck && !slot.Removed && !TakeAck(slot) && slot.Pending is not null && slot.Ack?.WakeOnAck() == true) Acked(slot);
             if (slot.Removed || slot.AwaitingAck || slot.Pending is null) return;
             var wait = slot.MinIntervalMs - (Environment.TickCount64 - slot.LastSentTicks);
             if (wait > 0)
@@ -433,11 +426,7 @@ internal sealed class FanOutSinkStage : GraphStageWithMaterializedValue<SinkShap
             }
             if (slot.AckTimeoutMs > 0) EnsureSweep();
             // A frame already waits behind this send (the initial frame behind the start signal): its ack must wake us.
-            if (slot.Pending is not null && slot.Ack is { } waker && waker.WakeOnAck())
-            {
-                Acked(slot);
-                TrySend(slot);
-            }
+            if (slot.Pending is not null) TrySend(slot);
             return true;
         }
 
