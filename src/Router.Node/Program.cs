@@ -1,6 +1,8 @@
 using Router.Actors.Hosting;
 using Router.Node;
 
+RouterNodeApp.PreferInlineSocketCompletions(); // before anything opens a socket
+
 try
 {
     RouterNodeApp.Build(args).Run();

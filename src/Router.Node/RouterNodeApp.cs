@@ -29,6 +29,25 @@ public static class RouterNodeApp
             new("Router:Demo:PrintBanner", typeof(bool), RouterSettingRoles.Standalone),
         ]);
 
+    /// <summary>The runtime's switch for running socket completions on its event thread (read once, at the first socket).</summary>
+    public const string InlineSocketCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
+    /// <summary>
+    /// Sets <see cref="InlineSocketCompletionsVariable"/> to <c>1</c> for this process unless the environment already
+    /// sets it (<c>0</c> turns it off). The .NET runtime then continues a socket operation that completes later (a
+    /// read of the device's socket, a consumer send that had to wait) on its epoll thread instead of handing it to the
+    /// thread pool. Kestrel's own scheduling of application code is unchanged (its <c>UnsafePreferInlineScheduling</c>
+    /// stays off), so what runs there is Kestrel's transport loop and the tail of a direct send
+    /// (<c>DirectSendStream</c>, <c>ConsumerConnection</c>): no blocking work. Measured with bench/Router.Bench
+    /// (docs/benchmarks.md, "Socket completions on the runtime's event thread"). Only takes effect when called before
+    /// the process's first socket operation, so <c>Program</c> calls it first.
+    /// </summary>
+    public static void PreferInlineSocketCompletions()
+    {
+        if (Environment.GetEnvironmentVariable(InlineSocketCompletionsVariable) is null)
+            Environment.SetEnvironmentVariable(InlineSocketCompletionsVariable, "1");
+    }
+
     /// <summary>Builds the application from command-line <paramref name="args"/> (ASP.NET conventions).</summary>
     /// <exception cref="ArgumentException">The role is not <c>standalone</c>, <c>node</c> or <c>gateway</c>.</exception>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">A key under <c>Router</c> is unknown or does
