@@ -36,8 +36,9 @@ public static class RouterNodeApp
     /// Sets <see cref="InlineSocketCompletionsVariable"/> to <c>1</c> for this process unless the environment already
     /// sets it (<c>0</c> turns it off). The .NET runtime then continues a socket operation that completes later (a
     /// read of the device's socket, a consumer send that had to wait) on its epoll thread instead of handing it to the
-    /// thread pool. Kestrel's own scheduling of application code is unchanged (its <c>UnsafePreferInlineScheduling</c>
-    /// stays off), so what runs there is Kestrel's transport loop and the tail of a direct send
+    /// thread pool. Kestrel's socket awaitables still resume on Kestrel's own I/O queues (its
+    /// <c>UnsafePreferInlineScheduling</c> stays off), so for Kestrel connections what runs there is the read or write
+    /// system call and the hand-off to that queue; the only application code is the tail of a direct send
     /// (<c>DirectSendStream</c>, <c>ConsumerConnection</c>): no blocking work. Measured with bench/Router.Bench
     /// (docs/benchmarks.md, "Socket completions on the runtime's event thread"). Only takes effect when called before
     /// the process's first socket operation, so <c>Program</c> calls it first.
