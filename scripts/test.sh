@@ -18,6 +18,11 @@ set -e
 awk '/^[[:space:]]+(Passed|Failed|Skipped): [0-9]+[[:space:]]*$/ { n[$1] += $2 }
      END { printf "tests: %d passed, %d failed, %d skipped\n", n["Passed:"], n["Failed:"], n["Skipped:"] }' "$log"
 # CI keeps only the end of the output: name the failed tests again there.
-grep -E '^[[:space:]]+Failed [A-Za-z]' "$log" | sed 's/^[[:space:]]*/failed: /' || true
+# -a: a test's output may hold bytes that are not text, and grep would then print only "binary file matches".
+grep -aE '^[[:space:]]+Failed [A-Za-z]' "$log" | sed 's/^[[:space:]]*/failed: /' || true
+# And each failure's message and first stack lines (at most 40 lines per failed test).
+awk '/^[[:space:]]+Failed [A-Za-z]/ { keep = 40 }
+     /^[[:space:]]+(Passed|Skipped) [A-Za-z]/ { keep = 0 }
+     keep > 0 { print; keep-- }' "$log" || true
 rm -f "$log"
 exit "$status"
