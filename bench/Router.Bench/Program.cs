@@ -49,7 +49,7 @@ internal static class Program
         warmup.Validators.Add(r => RequireSeconds(r, r.GetValueOrDefault<double?>(), "--warmup", allowZero: true));
         var consumers = new Option<int[]?>("--consumers") { Description = "S1 consumer counts (default 10 100 500)", AllowMultipleArgumentsPerToken = true };
         var formats = new Option<string[]?>("--formats") { Description = "S1 formats (default binary json); the first one is used by S2 and S3", AllowMultipleArgumentsPerToken = true };
-        var servers = new Option<string[]?>("--servers") { Description = "router and/or floor (default both); peer: any of go2rtc, floor, router (default all); rest: any of router, go2rtc, cluster (default all)", AllowMultipleArgumentsPerToken = true };
+        var servers = new Option<string[]?>("--servers") { Description = "router and/or floor (default both); peer: any of go2rtc, floor, router (default all); rest: any of router, floor, go2rtc, cluster (default all)", AllowMultipleArgumentsPerToken = true };
         var idle = new Option<int?>("--idle-count") { Description = "S5 idle subscribers (default 10000, quick 2000)" };
         var cameras = new Option<int?>("--cameras") { Description = "S2 cameras (default 200)" };
         var profile = new Option<string?>("--profile") { Description = "perf or dotnet-trace: profile the first window of each server" };
@@ -57,12 +57,15 @@ internal static class Program
         var profileDir = new Option<string?>("--profile-dir") { Description = "where profiles go (default /tmp/router-bench-profiles)" };
         var logDir = new Option<string?>("--log-dir") { Description = "server logs (default /tmp/router-bench-logs)" };
         var routerEnv = new Option<string[]?>("--router-env") { Description = "KEY=VALUE environment variables for the Router processes (A/B runs of runtime knobs)", AllowMultipleArgumentsPerToken = true };
+        var floorEnv = new Option<string[]?>("--floor-env") { Description = "KEY=VALUE environment variables for the floor process (e.g. Router's runtime knobs)", AllowMultipleArgumentsPerToken = true };
+        routerEnv.Validators.Add(r => RequireKeyValues(r, r.GetValueOrDefault<string[]?>(), "--router-env"));
+        floorEnv.Validators.Add(r => RequireKeyValues(r, r.GetValueOrDefault<string[]?>(), "--floor-env"));
         var serveFloor = new Option<bool>("--serve-floor") { Description = "internal: run the floor broadcaster (used by the bench itself)" };
         var port = new Option<int>("--port") { Description = "internal: port of --serve-floor" };
 
         var root = new RootCommand("Router benchmark: fan-out, many cameras, slow consumers, cross-node, idle subscribers; Router against a bare Kestrel floor.")
         {
-            scenario, quick, repo, build, output, charts, media, window, warmup, consumers, formats, servers, idle, cameras, profile, profileDir, logDir, routerEnv, serveFloor, port,
+            scenario, quick, repo, build, output, charts, media, window, warmup, consumers, formats, servers, idle, cameras, profile, profileDir, logDir, routerEnv, floorEnv, serveFloor, port,
             attacks, attackSeconds, settleSeconds, podLimit, go2rtc, repeat, restSeconds, restSettle, restCluster,
         };
         root.SetAction(async (parse, ct) =>
@@ -95,6 +98,7 @@ internal static class Program
                 ProfileDir = parse.GetValue(profileDir) ?? "/tmp/router-bench-profiles",
                 LogDir = parse.GetValue(logDir) ?? "/tmp/router-bench-logs",
                 RouterEnv = parse.GetValue(routerEnv) ?? [],
+                FloorEnv = parse.GetValue(floorEnv) ?? [],
                 Go2rtcPath = Path.GetFullPath(parse.GetValue(go2rtc) ?? FindShared(benchRepo, "peers/go2rtc/go2rtc") ?? Path.Combine(benchRepo, "../shared/peers/go2rtc/go2rtc")),
                 Repeat = Math.Max(1, parse.GetValue(repeat) ?? 1),
                 PeerServers = parse.GetValue(servers) is { Length: > 0 } ps ? ps : null,
@@ -352,6 +356,13 @@ internal static class Program
     {
         if (value is { } v && !(double.IsFinite(v) && (allowZero ? v >= 0 : v > 0) && v <= 3600))
             result.AddError($"{name} must be a number of seconds {(allowZero ? "from 0" : "above 0")} to 3600.");
+    }
+
+    /// <summary>Adds an error for each of <paramref name="pairs"/> that is not KEY=VALUE with a non-empty KEY.</summary>
+    private static void RequireKeyValues(System.CommandLine.Parsing.OptionResult result, string[]? pairs, string name)
+    {
+        foreach (var pair in pairs ?? [])
+            if (pair.IndexOf('=') <= 0) result.AddError($"{name} wants KEY=VALUE, got '{pair}'.");
     }
 
     private static string? FindRepo(string start)

@@ -10,6 +10,9 @@ internal sealed record BenchSettings
     /// <summary>Extra environment variables (KEY=VALUE) for the Router processes, for A/B runs of runtime knobs.</summary>
     public IReadOnlyList<string> RouterEnv { get; init; } = [];
 
+    /// <summary>Extra environment variables (KEY=VALUE) for the floor process, e.g. Router's runtime knobs for a like-for-like floor.</summary>
+    public IReadOnlyList<string> FloorEnv { get; init; } = [];
+
     public required string Scenario { get; init; }
     public bool Quick { get; init; }
     public required string Repo { get; init; }

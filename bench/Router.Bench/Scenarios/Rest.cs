@@ -7,8 +7,10 @@ namespace Router.Bench.Scenarios;
 
 /// <summary>
 /// The rest scenario (issue 11): what a server costs doing nothing. Router standalone at rest (no consumer, no device),
-/// with one camera pushing 30 fps and nobody watching, and a minute after 500 consumers left; go2rtc at rest and a
-/// minute after 500 consumers left; and every process of a local cluster (3 nodes + 2 gateways, the shape of
+/// with one camera pushing 30 fps and nobody watching, and a minute after 500 consumers left; the floor (a bare Kestrel
+/// WebSocket app with Router's device protocol) in the same three states, so that the cost of receiving the camera's
+/// frames at all on this machine is measured beside Router's; go2rtc at rest and a minute after 500 consumers left
+/// (it pulls its source only while someone watches, so it has no "pushing, nobody watching" state); and every process of a local cluster (3 nodes + 2 gateways, the shape of
 /// <c>deploy/local/cluster.sh</c>, without its pull source) at rest. CPU is the process's utime+stime over the window
 /// as a share of one core.
 /// </summary>
@@ -24,16 +26,21 @@ internal sealed partial class ScenarioRunner
         var pctx = new BenchContext(ctx.Settings, frames, ctx.Out);
         ctx.Log($"rest: {window.TotalSeconds:0} s windows after {settle.TotalSeconds:0} s settling; burst of {burst} consumers, RSS {after.TotalSeconds:0} s after they left");
         var only = ctx.Settings.PeerServers; // --servers router go2rtc cluster: run only these parts
-        foreach (var server in ctx.Settings.RestClusterOnly ? [] : new[] { "router", "go2rtc" })
+        foreach (var server in ctx.Settings.RestClusterOnly ? [] : new[] { "router", "floor", "go2rtc" })
         {
             if (only is not null && !only.Contains(server)) continue;
             try
             {
-                await using var target = server == "go2rtc" ? await Target.StartGo2rtcAsync(pctx, ct) : await Target.StartRouterAsync(pctx, ct);
+                await using var target = server switch
+                {
+                    "go2rtc" => await Target.StartGo2rtcAsync(pctx, ct),
+                    "floor" => await Target.StartFloorAsync(pctx, ct),
+                    _ => await Target.StartRouterAsync(pctx, ct),
+                };
                 var p = target.Front;
                 await Task.Delay(settle, ct);
                 results.Rest.Add(await RestWindowAsync(server, "at rest", p, window, ct));
-                if (server == "router")
+                if (server is "router" or "floor")
                 {
                     await using var device = new Device(new CameraLedger("rest-cam", "main"), frames, 30, 0);
                     await device.ConnectAsync(target.WsBase, pctx.ApiKey, ct);

@@ -55,7 +55,8 @@ internal sealed class Target : IAsyncDisposable
         var env = new Dictionary<string, string> { ["FLOOR_API_KEY"] = ctx.ApiKey };
         // Same GC mode as Router's runtimeconfig (ASP.NET apps default to server GC).
         env["DOTNET_gcServer"] = RouterUsesServerGc(ctx) ? "1" : "0";
-        var server = ServerProcess.Start("floor", "dotnet", [ctx.BenchDll, "--serve-floor", "--port", port.ToString()], ProfileEnv(ctx, env),
+        var server = ServerProcess.Start("floor", "dotnet", [ctx.BenchDll, "--serve-floor", "--port", port.ToString()],
+            ExtraEnv(ctx.Settings.FloorEnv, "--floor-env", ProfileEnv(ctx, env)),
             Path.GetDirectoryName(ctx.BenchDll)!, ctx.Settings.LogDir);
         return await ReadyAsync(new Target("floor", new Uri($"http://127.0.0.1:{port}"), port, [server]), ct);
     }
@@ -195,12 +196,17 @@ internal sealed class Target : IAsyncDisposable
         return env;
     }
 
-    private static Dictionary<string, string> RouterEnv(BenchContext ctx, Dictionary<string, string> env)
+    private static Dictionary<string, string> RouterEnv(BenchContext ctx, Dictionary<string, string> env) =>
+        ExtraEnv(ctx.Settings.RouterEnv, "--router-env", env);
+
+    /// <summary>Adds KEY=VALUE pairs from <paramref name="option"/> to <paramref name="env"/>.</summary>
+    /// <exception cref="ArgumentException">A pair without a key or without '='.</exception>
+    private static Dictionary<string, string> ExtraEnv(IReadOnlyList<string> pairs, string option, Dictionary<string, string> env)
     {
-        foreach (var kv in ctx.Settings.RouterEnv)
+        foreach (var kv in pairs)
         {
             var eq = kv.IndexOf('=');
-            if (eq <= 0) throw new ArgumentException($"--router-env wants KEY=VALUE, got '{kv}'");
+            if (eq <= 0) throw new ArgumentException($"{option} wants KEY=VALUE, got '{kv}'");
             env[kv[..eq]] = kv[(eq + 1)..];
         }
         return env;
