@@ -82,6 +82,37 @@ internal readonly record struct ProcSample(
     public static double WakeupsPerSecond(Dictionary<string, long> start, Dictionary<string, long> end, double seconds) =>
         end.Sum(t => t.Value - start.GetValueOrDefault(t.Key)) / seconds;
 
+    /// <summary>
+    /// The process ids of every descendant of <paramref name="pid"/> alive now (children of each of its threads, from
+    /// /proc/pid/task/*/children, and theirs in turn), at most <paramref name="max"/>. Empty when /proc cannot be read.
+    /// </summary>
+    public static List<int> Descendants(int pid, int max = 64)
+    {
+        var found = new List<int>();
+        var queue = new Queue<int>([pid]);
+        while (queue.Count > 0 && found.Count < max)
+        {
+            var parent = queue.Dequeue();
+            try
+            {
+                foreach (var task in Directory.EnumerateDirectories($"/proc/{parent}/task"))
+                {
+                    string children;
+                    try { children = File.ReadAllText(Path.Combine(task, "children")); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; } // the thread exited
+                    foreach (var part in children.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                        if (int.TryParse(part, CultureInfo.InvariantCulture, out var child) && !found.Contains(child) && found.Count < max)
+                        {
+                            found.Add(child);
+                            queue.Enqueue(child);
+                        }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // the process exited
+        }
+        return found;
+    }
+
     /// <summary>Resets VmHWM to the current RSS (writes 5 to /proc/pid/clear_refs); false when not permitted.</summary>
     public static bool ResetPeak(int pid)
     {

@@ -57,6 +57,14 @@ internal sealed class FanoutRow
     /// <summary>CPU (cores) used by processes other than the server(s) and the load generator during the window.</summary>
     public double OtherCpuCores { get; set; }
     public double ServerSysFraction { get; set; }
+    /// <summary>
+    /// CPU (cores) over the window of the server's child processes that were alive through it, e.g. go2rtc's
+    /// <c>exec:</c> source (<c>cat</c> of the bench's TCP stream, which does go2rtc's TCP receive of the camera). Not in
+    /// <see cref="ServerCpuCores"/> or <see cref="CpuSecondsPerGB"/>; see <see cref="CpuSecondsPerGBWithChildren"/>.
+    /// </summary>
+    public double ChildCpuCores { get; set; }
+    /// <summary>(server + <see cref="ChildCpuCores"/>) CPU seconds per delivered GB.</summary>
+    public double CpuSecondsPerGBWithChildren { get; set; }
     public bool ClientSaturated { get; set; }
     public bool MachineSaturated { get; set; }
     public string FormatCheck { get; set; } = "";
@@ -118,7 +126,7 @@ internal sealed class BenchResults
 /// <summary>The peer scenario at one consumer count: go2rtc, the floor and Router side by side (one run each).</summary>
 internal sealed record PeerComparison(
     int Consumers, int Run, double Go2rtcCpuPerGB, double FloorCpuPerGB, double RouterJpegCpuPerGB, double RouterJsonCpuPerGB,
-    bool JpegAtMostGo2rtc, double JsonOverJpeg, bool JsonWithin15, bool FpsHeldWhereGo2rtcDoes);
+    bool JpegAtMostGo2rtc, double JsonOverJpeg, bool JsonWithin15, bool FpsHeldWhereGo2rtcDoes, double Go2rtcWithSourceCpuPerGB = double.NaN);
 
 /// <summary>One process in one at-rest state: CPU share of one core over the window and RSS at its end.</summary>
 internal sealed record RestRow(string Server, string State, string Process, double Seconds, double CpuPercentOfCore, long RssBytes, int Threads,

@@ -89,21 +89,25 @@ internal static class Tables
 
     /// <summary>The peer scenario's windows: fps min/p10/median, p99, CPU-s/GB, peak RSS.</summary>
     public static string Peer(IEnumerable<FanoutRow> rows) => Render(
-        ["run", "server", "format", "consumers", "fps min/p10/med", "MB/s", "p50/p99 ms", "server cores (sys%)", "CPU-s/GB", "peak RSS MiB", "client cores", "machine busy"],
+        ["run", "server", "format", "consumers", "fps min/p10/med", "MB/s", "p50/p99 ms", "server cores (sys%)", "CPU-s/GB", "child cores", "peak RSS MiB", "client cores", "machine busy"],
         rows.Select(r => (IReadOnlyList<string>)
         [
             r.Scenario, r.Server, r.Format, r.ConsumersConnected == r.Consumers ? r.Consumers.ToString() : $"{r.ConsumersConnected}/{r.Consumers}",
             $"{F(r.FpsMin, "0.0")}/{F(r.FpsP10, "0.0")}/{F(r.FpsMedian, "0.0")}", F(r.MBps, "0.0"), $"{F(r.LatencyP50Ms, "0.0")}/{F(r.LatencyP99Ms, "0.0")}",
-            $"{F(r.ServerCpuCores, "0.000")} ({F(r.ServerSysFraction * 100, "0")}%)", F(r.CpuSecondsPerGB, "0.000"), Mb(r.ServerPeakRssBytes),
-            F(r.ClientCpuCores), F(r.MachineBusyFraction * 100, "0") + "%",
+            $"{F(r.ServerCpuCores, "0.000")} ({F(r.ServerSysFraction * 100, "0")}%)", F(r.CpuSecondsPerGB, "0.000"), F(r.ChildCpuCores, "0.000"),
+            Mb(r.ServerPeakRssBytes), F(r.ClientCpuCores), F(r.MachineBusyFraction * 100, "0") + "%",
         ]));
 
-    /// <summary>The issue's targets per consumer count: Router jpeg ≤ go2rtc, JSON ≤ 1.5× jpeg, ≥ 29 fps wherever go2rtc holds it.</summary>
+    /// <summary>
+    /// The issue's targets per consumer count: Router jpeg ≤ go2rtc, JSON ≤ 1.5× jpeg, ≥ 29 fps wherever go2rtc holds it. The verdict
+    /// is against go2rtc's process alone, as the issue measured it; "go2rtc + source" adds its exec source (the cat that
+    /// does go2rtc's TCP receive of the camera), for information.
+    /// </summary>
     public static string PeerVerdicts(IEnumerable<PeerComparison> rows) => Render(
-        ["run", "consumers", "go2rtc CPU-s/GB", "floor jpeg", "Router jpeg", "Router JSON", "jpeg ≤ go2rtc", "JSON / jpeg", "JSON ≤ 1.5× jpeg", "≥ 29 fps where go2rtc"],
+        ["run", "consumers", "go2rtc CPU-s/GB", "go2rtc + source", "floor jpeg", "Router jpeg", "Router JSON", "jpeg ≤ go2rtc", "JSON / jpeg", "JSON ≤ 1.5× jpeg", "≥ 29 fps where go2rtc"],
         rows.Select(r => (IReadOnlyList<string>)
         [
-            r.Run.ToString(), r.Consumers.ToString(), F(r.Go2rtcCpuPerGB, "0.000"), F(r.FloorCpuPerGB, "0.000"), F(r.RouterJpegCpuPerGB, "0.000"),
+            r.Run.ToString(), r.Consumers.ToString(), F(r.Go2rtcCpuPerGB, "0.000"), F(r.Go2rtcWithSourceCpuPerGB, "0.000"), F(r.FloorCpuPerGB, "0.000"), F(r.RouterJpegCpuPerGB, "0.000"),
             F(r.RouterJsonCpuPerGB, "0.000"), r.JpegAtMostGo2rtc ? "PASS" : "FAIL", F(r.JsonOverJpeg), r.JsonWithin15 ? "PASS" : "FAIL",
             r.FpsHeldWhereGo2rtcDoes ? "PASS" : "FAIL",
         ]));

@@ -91,6 +91,8 @@ internal static class Measure
             // The window.
             var peakReset = target.Processes.Select(p => p.ResetPeak()).ToList();
             var before = target.Processes.Select(p => p.Sample()).ToList();
+            var childrenBefore = target.Processes.SelectMany(p => ProcSample.Descendants(p.Pid)).Distinct()
+                .Select(pid => (Pid: pid, Sample: ProcSample.Read(pid))).ToList();
             var clientBefore = ProcSample.Read(Environment.ProcessId);
             var machineBefore = MachineSample.Read();
             var sentBefore = devices.Sum(d => d.Sent);
@@ -105,6 +107,10 @@ internal static class Measure
             if (afterWindow is not null) await afterWindow();
             var seconds = Stopwatch.GetElapsedTime(windowStart).TotalSeconds;
             var after = target.Processes.Select(p => p.Sample()).ToList();
+            // Children alive through the window (a pid still there with no less CPU: not exited and reused).
+            var childCpu = childrenBefore.Select(c => (c.Sample, After: ProcSample.Read(c.Pid)))
+                .Where(c => c.After.Ticks > 0 && c.After.CpuSeconds >= c.Sample.CpuSeconds && c.After.Threads > 0)
+                .Sum(c => c.After.CpuSeconds - c.Sample.CpuSeconds);
             var clientAfter = ProcSample.Read(Environment.ProcessId);
             var machineAfter = MachineSample.Read();
             var seqAfter = ledgers.Select(l => l.NewestSeq).ToArray();
@@ -164,6 +170,8 @@ internal static class Measure
             foreach (var c in fast) expected += seqAfter[ledgers.IndexOf(c.Ledger)] - seqBefore[ledgers.IndexOf(c.Ledger)];
             row.NotYetDelivered = Math.Max(0, expected - fast.Sum(c => c.Frames) - row.DroppedConflated);
             row.CpuSecondsPerGB = row.BytesDelivered > 0 ? Math.Round(row.ServerCpuSeconds / (row.BytesDelivered / 1e9), 3) : double.NaN;
+            row.ChildCpuCores = Math.Round(childCpu / seconds, 3);
+            row.CpuSecondsPerGBWithChildren = row.BytesDelivered > 0 ? Math.Round((row.ServerCpuSeconds + childCpu) / (row.BytesDelivered / 1e9), 3) : double.NaN;
             row.FormatCheck = run.FormatCheck;
             var closed = connected.Count(c => c.Closed is not null);
             if (closed > 0) row.Notes.Add($"{closed} consumers were closed by the server (first: {connected.First(c => c.Closed is not null).Closed})");

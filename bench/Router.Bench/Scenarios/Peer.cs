@@ -42,7 +42,8 @@ internal sealed partial class ScenarioRunner
                 var fpsHeld = go is null || go.FpsMin < 29 ||
                               (rows.GetValueOrDefault(("router", "jpeg"))?.FpsMin >= 29 && rows.GetValueOrDefault(("router", "json"))?.FpsMin >= 29);
                 results.PeerVsRouter.Add(new PeerComparison(n, run, Cpu("go2rtc", "jpeg"), Cpu("floor", "jpeg"), jpeg, json,
-                    jpeg <= Cpu("go2rtc", "jpeg"), Math.Round(json / jpeg, 3), json <= 1.5 * jpeg, fpsHeld));
+                    jpeg <= Cpu("go2rtc", "jpeg"), Math.Round(json / jpeg, 3), json <= 1.5 * jpeg, fpsHeld,
+                    go?.CpuSecondsPerGBWithChildren ?? double.NaN));
             }
         ctx.Out.WriteLine();
         ctx.Out.WriteLine("Peer: go2rtc, the floor and Router (1 camera, 30 fps, the same bare JPEGs):");
