@@ -362,7 +362,7 @@ internal static class Program
     private static void RequireKeyValues(System.CommandLine.Parsing.OptionResult result, string[]? pairs, string name)
     {
         foreach (var pair in pairs ?? [])
-            if (pair.IndexOf('=') <= 0) result.AddError($"{name} wants KEY=VALUE, got '{pair}'.");
+            if (!Target.IsKeyValue(pair)) result.AddError($"{name} wants KEY=VALUE, got '{pair}'.");
     }
 
     private static string? FindRepo(string start)

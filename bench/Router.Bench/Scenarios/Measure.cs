@@ -107,9 +107,9 @@ internal static class Measure
             if (afterWindow is not null) await afterWindow();
             var seconds = Stopwatch.GetElapsedTime(windowStart).TotalSeconds;
             var after = target.Processes.Select(p => p.Sample()).ToList();
-            // Children alive through the window (a pid still there with no less CPU: not exited and reused).
+            // Children alive through the window (still readable, and no less CPU: not exited and the pid reused).
             var childCpu = childrenBefore.Select(c => (c.Sample, After: ProcSample.Read(c.Pid)))
-                .Where(c => c.After.Ticks > 0 && c.After.CpuSeconds >= c.Sample.CpuSeconds && c.After.Threads > 0)
+                .Where(c => c.After.Threads > 0 && c.After.CpuSeconds >= c.Sample.CpuSeconds)
                 .Sum(c => c.After.CpuSeconds - c.Sample.CpuSeconds);
             var clientAfter = ProcSample.Read(Environment.ProcessId);
             var machineAfter = MachineSample.Read();

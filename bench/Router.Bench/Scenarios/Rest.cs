@@ -7,11 +7,11 @@ namespace Router.Bench.Scenarios;
 
 /// <summary>
 /// The rest scenario (issue 11): what a server costs doing nothing. Router standalone at rest (no consumer, no device),
-/// with one camera pushing 30 fps and nobody watching, and a minute after 500 consumers left; the floor (a bare Kestrel
-/// WebSocket app with Router's device protocol) in the same three states, so that the cost of receiving the camera's
-/// frames at all on this machine is measured beside Router's; go2rtc at rest and a minute after 500 consumers left
-/// (it pulls its source only while someone watches, so it has no "pushing, nobody watching" state); and every process of a local cluster (3 nodes + 2 gateways, the shape of
-/// <c>deploy/local/cluster.sh</c>, without its pull source) at rest. CPU is the process's utime+stime over the window
+/// with one camera pushing 30 fps and nobody watching, during a burst of 500 consumers and a minute after they left;
+/// the floor (a bare Kestrel WebSocket app with Router's device protocol) in the same states, so that the cost of only
+/// receiving the camera's frames on this machine is measured beside Router's; go2rtc the same except the camera (it
+/// pulls its source only while someone watches, so it has no "pushing, nobody watching" state); and every process of
+/// a local cluster (3 nodes + 2 gateways, the shape of <c>deploy/local/cluster.sh</c>, without its pull source) at rest. CPU is the process's utime+stime over the window
 /// as a share of one core.
 /// </summary>
 internal sealed partial class ScenarioRunner

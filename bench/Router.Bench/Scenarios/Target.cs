@@ -199,14 +199,17 @@ internal sealed class Target : IAsyncDisposable
     private static Dictionary<string, string> RouterEnv(BenchContext ctx, Dictionary<string, string> env) =>
         ExtraEnv(ctx.Settings.RouterEnv, "--router-env", env);
 
+    /// <summary>True when <paramref name="pair"/> is KEY=VALUE with a non-empty KEY (what --router-env and --floor-env take).</summary>
+    public static bool IsKeyValue(string pair) => pair.IndexOf('=') > 0;
+
     /// <summary>Adds KEY=VALUE pairs from <paramref name="option"/> to <paramref name="env"/>.</summary>
-    /// <exception cref="ArgumentException">A pair without a key or without '='.</exception>
+    /// <exception cref="ArgumentException">A pair that is not <see cref="IsKeyValue"/> (the command line checks this first).</exception>
     private static Dictionary<string, string> ExtraEnv(IReadOnlyList<string> pairs, string option, Dictionary<string, string> env)
     {
         foreach (var kv in pairs)
         {
+            if (!IsKeyValue(kv)) throw new ArgumentException($"{option} wants KEY=VALUE, got '{kv}'");
             var eq = kv.IndexOf('=');
-            if (eq <= 0) throw new ArgumentException($"{option} wants KEY=VALUE, got '{kv}'");
             env[kv[..eq]] = kv[(eq + 1)..];
         }
         return env;
