@@ -19,15 +19,25 @@ public sealed class RemotingTests(TwoMemberCluster cluster, ITestOutputHelper ou
         public Echo() => ReceiveAny(m => Sender.Tell(m));
     }
 
-    /// <summary>Acks every frame at once and counts them.</summary>
+    /// <summary>What a group of <see cref="CountingConsumer"/>s received: frames in all, and each distinct frame (by timestamp) with its size.</summary>
+    private sealed class Received
+    {
+        public int Frames;
+        public readonly System.Collections.Concurrent.ConcurrentDictionary<long, int> Distinct = new();
+        public readonly System.Collections.Concurrent.ConcurrentDictionary<IActorRef, long> Newest = new();
+    }
+
+    /// <summary>Acks every frame at once and records it in <see cref="Received"/>.</summary>
     private sealed class CountingConsumer : ReceiveActor
     {
-        public CountingConsumer(int[] counter)
+        public CountingConsumer(Received received)
         {
             Receive<SubscriptionStarted>(_ => Sender.Tell(StreamAck.Instance));
-            Receive<VideoFrame>(_ =>
+            Receive<VideoFrame>(frame =>
             {
-                Interlocked.Increment(ref counter[0]);
+                Interlocked.Increment(ref received.Frames);
+                received.Distinct.TryAdd(frame.TimestampMs, frame.Jpeg.Length);
+                received.Newest.AddOrUpdate(Self, frame.TimestampMs, (_, old) => Math.Max(old, frame.TimestampMs));
                 Sender.Tell(StreamAck.Instance);
             });
         }
@@ -70,10 +80,10 @@ public sealed class RemotingTests(TwoMemberCluster cluster, ITestOutputHelper ou
         {
             // A tenant of its own: remote traffic is counted per tenant, and other tests send acme's frames meanwhile.
             var key = new StreamKey("remote-bytes", "relay", $"viewers-{viewers}");
-            var counter = new int[1];
+            var received = new Received();
             for (var i = 0; i < viewers; i++)
             {
-                var viewer = Cluster.GatewaySystem.ActorOf(Props.Create(() => new CountingConsumer(counter)));
+                var viewer = Cluster.GatewaySystem.ActorOf(Props.Create(() => new CountingConsumer(received)));
                 relays.Tell(new Subscribe(key, $"v{i}", viewer, 0));
             }
             // Let the relay's upstream subscription reach the entity before counting.
@@ -94,15 +104,22 @@ public sealed class RemotingTests(TwoMemberCluster cluster, ITestOutputHelper ou
                 Assert.IsType<FrameAccepted>(await region.Ask<IRouterMessage>(new IngestFrame(key, jpeg, start + f, null), TimeSpan.FromSeconds(5)));
                 payload += jpeg.Length;
             }
-            await AwaitAsync(() => Task.FromResult(Volatile.Read(ref counter[0]) >= viewers * frames * 0.9));
+            // Newest frame wins on every hop, so each viewer ends with the last frame whatever it lost on the way
+            // (under load a viewer may lose frames to conflation: that is the design, not what this test measures).
+            var last = start + frames - 1;
+            await AwaitAsync(() => Task.FromResult(received.Newest.Count == viewers && received.Newest.Values.All(t => t == last)));
             var after = RemoteTraffic.For(key.Tenant);
             var remoteFrames = after.Frames - before.Frames;
             var remoteBytes = after.Bytes - before.Bytes;
+            var distinct = received.Distinct.Count;
+            var distinctBytes = received.Distinct.Values.Sum(b => (long)b);
             output.WriteLine($"{viewers} viewers: {remoteFrames} frames, {remoteBytes} bytes over remoting for {frames} frames of {payload} bytes " +
-                             $"({(double)remoteBytes / payload:F2} x payload); viewers received {counter[0]} frames");
-            // One gateway: every frame crosses remoting at most once, whatever the number of local viewers.
-            Assert.InRange(remoteFrames, frames * 0.9, frames);
-            Assert.InRange(remoteBytes, (long)(payload * 0.85), payload);
+                             $"({(double)remoteBytes / payload:F2} x payload); viewers received {received.Frames} frames, {distinct} distinct");
+            // One gateway: every frame crosses remoting at most once, whatever the number of local viewers, and every
+            // frame a viewer got crossed it (the relay fans out on the gateway).
+            Assert.InRange(remoteFrames, distinct, frames);
+            Assert.InRange(remoteBytes, distinctBytes, payload);
+            Assert.InRange(received.Frames, viewers, viewers * remoteFrames);
         }
     }
 
