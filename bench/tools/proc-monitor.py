@@ -9,6 +9,9 @@ faults per second; the machine's rescheduling (RES) and function-call (CAL) inte
 TCP segments out per second (nstat); and the server's busiest threads as name:user/system ticks/voluntary switches
 per second@CPU. A second line lists the processes that used the most CPU ticks in the interval. It reads /proc and
 runs nstat only: no tracing, so it does not change what it measures beyond a few ms of CPU per sample.
+
+The bench's own per-window figures come from bench/Router.Bench/Infra/ProcStats.cs; this script only looks inside
+those windows (every few seconds, both processes and the kernel's counters) to see where a window's cost moved.
 """
 import os
 import re
@@ -89,7 +92,12 @@ def delta(cur, old, dt):
 
 
 def main():
-    interval = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
+    try:
+        interval = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
+    except ValueError:
+        interval = float("nan")
+    if not 0.5 <= interval <= 3600:  # also refuses NaN and infinity
+        sys.exit(f"interval must be 0.5-3600 s, got {sys.argv[1]}")
     prev = None
     prev_procs = processes()
     while True:
@@ -104,10 +112,15 @@ def main():
             print(f"{time.strftime('%H:%M:%S')} R {r} | B {b} | {irq} segs{(now[5] - prev[5]) / dt:.0f} | {' '.join(busiest)}", flush=True)
         procs = processes()
         top = sorted(((t - prev_procs.get(p, (n, t))[1], n, p) for p, (n, t) in procs.items()), reverse=True)[:4]
-        print("   procs " + " ".join(f"{n}[{p}]:{d}" for d, n, p in top if d > 0), flush=True)
+        busy = " ".join(f"{n}[{p}]:{d}" for d, n, p in top if d > 0)
+        if busy:
+            print("   procs " + busy, flush=True)
         prev, prev_procs = now, procs
         time.sleep(interval)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (KeyboardInterrupt, BrokenPipeError):
+        pass
