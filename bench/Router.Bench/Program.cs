@@ -27,6 +27,7 @@ internal static class Program
         // peer and rest (not part of all): go2rtc beside the floor and Router, and the cost at rest (Scenarios/Peer.cs, Rest.cs).
         var go2rtc = new Option<string?>("--go2rtc") { Description = "peer/rest: the go2rtc binary (default ../shared/peers/go2rtc/go2rtc)" };
         var repeat = new Option<int?>("--repeat") { Description = "peer: runs of each point, interleaved (default 1)" };
+        var paired = new Option<bool>("--paired") { Description = "peer: run the servers of each point at the same time, each with its own camera and consumers, so that all see the same machine (default: one after another)" };
         var restSeconds = new Option<double?>("--rest-seconds") { Description = "rest: seconds of each at-rest window (default 30, quick 10)" };
         var restSettle = new Option<double?>("--rest-settle") { Description = "rest: seconds after start (or after the camera started) before a window (default 40, quick 5)" };
         var restCluster = new Option<bool>("--rest-cluster-only") { Description = "rest: only the local cluster (3 nodes + 2 gateways), not standalone Router and go2rtc" };
@@ -58,6 +59,8 @@ internal static class Program
         var logDir = new Option<string?>("--log-dir") { Description = "server logs (default /tmp/router-bench-logs)" };
         var routerEnv = new Option<string[]?>("--router-env") { Description = "KEY=VALUE environment variables for the Router processes (A/B runs of runtime knobs)", AllowMultipleArgumentsPerToken = true };
         var floorEnv = new Option<string[]?>("--floor-env") { Description = "KEY=VALUE environment variables for the floor process (e.g. Router's runtime knobs)", AllowMultipleArgumentsPerToken = true };
+        var routerBEnv = new Option<string[]?>("--router-b-env") { Description = "peer: also run a second Router (router-b, jpeg) with these KEY=VALUE variables on top of --router-env, an A/B in the same run (with --paired, in the same window)", AllowMultipleArgumentsPerToken = true };
+        routerBEnv.Validators.Add(r => RequireKeyValues(r, r.GetValueOrDefault<string[]?>(), "--router-b-env"));
         routerEnv.Validators.Add(r => RequireKeyValues(r, r.GetValueOrDefault<string[]?>(), "--router-env"));
         floorEnv.Validators.Add(r => RequireKeyValues(r, r.GetValueOrDefault<string[]?>(), "--floor-env"));
         var serveFloor = new Option<bool>("--serve-floor") { Description = "internal: run the floor broadcaster (used by the bench itself)" };
@@ -65,8 +68,8 @@ internal static class Program
 
         var root = new RootCommand("Router benchmark: fan-out, many cameras, slow consumers, cross-node, idle subscribers; Router against a bare Kestrel floor.")
         {
-            scenario, quick, repo, build, output, charts, media, window, warmup, consumers, formats, servers, idle, cameras, profile, profileDir, logDir, routerEnv, floorEnv, serveFloor, port,
-            attacks, attackSeconds, settleSeconds, podLimit, go2rtc, repeat, restSeconds, restSettle, restCluster,
+            scenario, quick, repo, build, output, charts, media, window, warmup, consumers, formats, servers, idle, cameras, profile, profileDir, logDir, routerEnv, routerBEnv, floorEnv, serveFloor, port,
+            attacks, attackSeconds, settleSeconds, podLimit, go2rtc, repeat, paired, restSeconds, restSettle, restCluster,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -98,10 +101,12 @@ internal static class Program
                 ProfileDir = parse.GetValue(profileDir) ?? "/tmp/router-bench-profiles",
                 LogDir = parse.GetValue(logDir) ?? "/tmp/router-bench-logs",
                 RouterEnv = parse.GetValue(routerEnv) ?? [],
+                RouterBEnv = parse.GetValue(routerBEnv) ?? [],
                 FloorEnv = parse.GetValue(floorEnv) ?? [],
                 Go2rtcPath = Path.GetFullPath(parse.GetValue(go2rtc) ?? FindShared(benchRepo, "peers/go2rtc/go2rtc") ?? Path.Combine(benchRepo, "../shared/peers/go2rtc/go2rtc")),
                 Repeat = Math.Max(1, parse.GetValue(repeat) ?? 1),
                 PeerServers = parse.GetValue(servers) is { Length: > 0 } ps ? ps : null,
+                Paired = parse.GetValue(paired),
                 RestSeconds = parse.GetValue(restSeconds) ?? (isQuick ? 10 : 30),
                 RestSettleSeconds = parse.GetValue(restSettle) ?? (isQuick ? 5 : 40),
                 RestClusterOnly = parse.GetValue(restCluster),

@@ -9,6 +9,8 @@ internal sealed record BenchSettings
 {
     /// <summary>Extra environment variables (KEY=VALUE) for the Router processes, for A/B runs of runtime knobs.</summary>
     public IReadOnlyList<string> RouterEnv { get; init; } = [];
+    /// <summary>peer: KEY=VALUE variables of a second Router (<c>router-b</c>, <c>jpeg</c>) run beside the first (A/B); empty = none.</summary>
+    public IReadOnlyList<string> RouterBEnv { get; init; } = [];
 
     /// <summary>Extra environment variables (KEY=VALUE) for the floor process, e.g. Router's runtime knobs for a like-for-like floor.</summary>
     public IReadOnlyList<string> FloorEnv { get; init; } = [];
@@ -37,6 +39,8 @@ internal sealed record BenchSettings
     public string[]? PeerServers { get; init; }
     /// <summary>Runs of each point of the peer scenario (interleaved).</summary>
     public int Repeat { get; init; } = 1;
+    /// <summary>The peer scenario runs the servers of each point at the same time (one window for all) instead of one after another.</summary>
+    public bool Paired { get; init; }
     /// <summary>Seconds the rest scenario measures each at-rest state (default 30).</summary>
     public double RestSeconds { get; init; } = 30;
     /// <summary>Seconds the rest scenario lets a server settle before a window (default 40; tiered JIT works for ~30 s after start).</summary>

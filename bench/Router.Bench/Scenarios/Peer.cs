@@ -8,7 +8,8 @@ namespace Router.Bench.Scenarios;
 /// <summary>
 /// The peer scenario (issue 11): go2rtc, the floor and Router side by side on one camera at 30 fps, the same bare JPEGs
 /// (go2rtc's own clip frames), WebSocket consumers of each. go2rtc and the floor send <c>jpeg</c>; Router sends
-/// <c>jpeg</c> and Plexus <c>json</c>. Each (server, format) at each consumer count is its own window, interleaved.
+/// <c>jpeg</c> and Plexus <c>json</c>. Each (server, format) at each consumer count is its own window, interleaved; with
+/// <c>--paired</c> they all run in one window at the same time, each with its own camera, feed and consumers.
 /// </summary>
 internal sealed partial class ScenarioRunner
 {
@@ -27,15 +28,33 @@ internal sealed partial class ScenarioRunner
             foreach (var n in counts)
             {
                 var rows = new Dictionary<(string, string), FanoutRow>();
-                foreach (var (server, format) in PeerServers)
+                var points = PeerServers.Where(p => ctx.Settings.PeerServers is not { } only || only.Contains(p.Server)).ToList();
+                if (ctx.Settings.RouterBEnv.Count > 0) points.Add(("router-b", "jpeg"));
+                FanoutSpec Spec(string format) => new() { Scenario = $"P{run}", SourcePrefix = "peer-cam", Format = format, ConsumersPerCamera = n, Fps = 30 };
+                if (ctx.Settings.Paired)
                 {
-                    if (ctx.Settings.PeerServers is { } only && !only.Contains(server)) continue;
-                    var row = await RunPeerOneAsync(pctx, server, new FanoutSpec { Scenario = $"P{run}", SourcePrefix = "peer-cam", Format = format, ConsumersPerCamera = n, Fps = 30 }, ct);
-                    if (row is null) continue;
-                    results.Peer.Add(row);
-                    rows[(server, format)] = row;
+                    // All servers of the point in one window, each with its own camera and consumers: whatever the
+                    // machine does during the window (docs/benchmarks.md, "the slow mode") it does to all of them.
+                    var found = await RunPeerPairedAsync(pctx, points.Select(p => (p.Server, Spec(p.Format))).ToList(), ct);
+                    for (var i = 0; i < points.Count; i++)
+                        if (found[i] is { } row)
+                        {
+                            row.Notes.Add($"paired: in the same window as {string.Join(", ", points.Where((_, j) => j != i).Select(p => $"{p.Server} {p.Format}"))}");
+                            results.Peer.Add(row);
+                            rows[points[i]] = row;
+                        }
                 }
+                else
+                    foreach (var (server, format) in points)
+                    {
+                        var row = await RunPeerOneAsync(pctx, server, Spec(format), ct);
+                        if (row is null) continue;
+                        results.Peer.Add(row);
+                        rows[(server, format)] = row;
+                    }
                 double Cpu(string s, string f) => rows.TryGetValue((s, f), out var r) ? r.CpuSecondsPerGB : double.NaN;
+                if (rows.ContainsKey(("router-b", "jpeg")) && rows.ContainsKey(("router", "jpeg")))
+                    ctx.Log($"  router-b ({string.Join(' ', ctx.Settings.RouterBEnv)}) / router jpeg: {Cpu("router-b", "jpeg") / Cpu("router", "jpeg"):0.000}");
                 var go = rows.GetValueOrDefault(("go2rtc", "jpeg"));
                 var jpeg = Cpu("router", "jpeg");
                 var json = Cpu("router", "json");
@@ -54,28 +73,76 @@ internal sealed partial class ScenarioRunner
 
     private async Task<FanoutRow?> RunPeerOneAsync(BenchContext pctx, string server, FanoutSpec spec, CancellationToken ct)
     {
-        ctx.Log($"{spec.Scenario} {server} {spec.Format}: {spec.ConsumersPerCamera} consumer(s)");
         try
         {
-            await using var target = server switch
-            {
-                "go2rtc" => await Target.StartGo2rtcAsync(pctx, ct),
-                "floor" => await Target.StartFloorAsync(pctx, ct),
-                _ => await Target.StartRouterAsync(pctx, ct),
-            };
-            var row = await Measure.FanoutAsync(pctx, target, spec, ct);
-            ctx.Log($"  → fps min/p10/med {row.FpsMin}/{row.FpsP10}/{row.FpsMedian}, p99 {row.LatencyP99Ms} ms, server {row.ServerCpuCores} cores, " +
-                    $"{row.CpuSecondsPerGB} CPU-s/GB, RSS {row.ServerPeakRssBytes / 1048576} MiB, client {row.ClientCpuCores} cores, machine {row.MachineBusyFraction:P0}");
-            foreach (var note in row.Notes) ctx.Log($"    note: {note}");
-            return row;
+            await using var target = await StartPeerTargetAsync(pctx, server, ct);
+            return await MeasurePeerAsync(pctx, target, server, spec, ct);
         }
-        catch (Exception e) when (e is TimeoutException or InvalidOperationException or FileNotFoundException or IOException or
-                                       System.Net.WebSockets.WebSocketException or HttpRequestException)
+        catch (Exception e) when (IsPeerFailure(e))
         {
-            var message = $"{spec.Scenario} {server} {spec.Format} {spec.ConsumersPerCamera}: failed: {e.Message}";
-            results.Notes.Add(message);
-            ctx.Log("  " + message);
+            PeerFailed(server, spec, e);
             return null;
         }
+    }
+
+    /// <summary>
+    /// <c>--paired</c>: starts every server of the point first, then measures them all in windows that start together
+    /// (the same warm-up from the same moment), so a server that starts faster does not get an earlier window.
+    /// </summary>
+    private async Task<FanoutRow?[]> RunPeerPairedAsync(BenchContext pctx, IReadOnlyList<(string Server, FanoutSpec Spec)> points, CancellationToken ct)
+    {
+        var started = new Target?[points.Count];
+        try
+        {
+            for (var i = 0; i < points.Count; i++)
+            {
+                try { started[i] = await StartPeerTargetAsync(pctx, points[i].Server, ct); }
+                catch (Exception e) when (IsPeerFailure(e)) { PeerFailed(points[i].Server, points[i].Spec, e); }
+            }
+            return await Task.WhenAll(points.Select(async (p, i) =>
+            {
+                if (started[i] is not { } target) return null;
+                try { return await MeasurePeerAsync(pctx, target, p.Server, p.Spec, ct); }
+                catch (Exception e) when (IsPeerFailure(e))
+                {
+                    PeerFailed(p.Server, p.Spec, e);
+                    return null;
+                }
+            }));
+        }
+        finally
+        {
+            foreach (var target in started)
+                if (target is not null) await target.DisposeAsync();
+        }
+    }
+
+    private async Task<Target> StartPeerTargetAsync(BenchContext pctx, string server, CancellationToken ct) => server switch
+    {
+        "go2rtc" => await Target.StartGo2rtcAsync(pctx, ct),
+        "floor" => await Target.StartFloorAsync(pctx, ct),
+        "router-b" => await Target.StartRouterAsync(pctx, "router-b", ctx.Settings.RouterBEnv, ct),
+        _ => await Target.StartRouterAsync(pctx, ct),
+    };
+
+    private async Task<FanoutRow> MeasurePeerAsync(BenchContext pctx, Target target, string server, FanoutSpec spec, CancellationToken ct)
+    {
+        ctx.Log($"{spec.Scenario} {server} {spec.Format}: {spec.ConsumersPerCamera} consumer(s)");
+        var row = await Measure.FanoutAsync(pctx, target, spec, ct);
+        ctx.Log($"  → {server} {spec.Format}: fps min/p10/med {row.FpsMin}/{row.FpsP10}/{row.FpsMedian}, p99 {row.LatencyP99Ms} ms, server {row.ServerCpuCores} cores, " +
+                $"{row.CpuSecondsPerGB} CPU-s/GB, RSS {row.ServerPeakRssBytes / 1048576} MiB, client {row.ClientCpuCores} cores, machine {row.MachineBusyFraction:P0}");
+        foreach (var note in row.Notes) ctx.Log($"    note: {note}");
+        return row;
+    }
+
+    private static bool IsPeerFailure(Exception e) =>
+        e is TimeoutException or InvalidOperationException or FileNotFoundException or IOException or
+            System.Net.WebSockets.WebSocketException or HttpRequestException;
+
+    private void PeerFailed(string server, FanoutSpec spec, Exception e)
+    {
+        var message = $"{spec.Scenario} {server} {spec.Format} {spec.ConsumersPerCamera}: failed: {e.Message}";
+        lock (results.Notes) results.Notes.Add(message);
+        ctx.Log("  " + message);
     }
 }

@@ -38,15 +38,18 @@ internal sealed class Target : IAsyncDisposable
     /// <summary>The process consumers connect to.</summary>
     public ServerProcess Front => Processes[^1];
 
-    public static async Task<Target> StartRouterAsync(BenchContext ctx, CancellationToken ct)
+    public static async Task<Target> StartRouterAsync(BenchContext ctx, CancellationToken ct) => await StartRouterAsync(ctx, "router", [], ct);
+
+    /// <summary>Router standalone named <paramref name="name"/>, with <paramref name="moreEnv"/> (KEY=VALUE) on top of <c>--router-env</c>.</summary>
+    public static async Task<Target> StartRouterAsync(BenchContext ctx, string name, IReadOnlyList<string> moreEnv, CancellationToken ct)
     {
         Require(ctx.NodeDll);
         var port = Ports.Free();
-        var server = ServerProcess.Start("router", "dotnet",
+        var env = RouterEnv(ctx, ProfileEnv(ctx, new Dictionary<string, string> { ["ROUTER_DEMO_API_KEY"] = ctx.ApiKey }));
+        var server = ServerProcess.Start(name, "dotnet",
             [ctx.NodeDll, "--urls", $"http://127.0.0.1:{port}", "--Router:Demo:PrintBanner=false", "--Logging:LogLevel:Default=Warning"],
-            RouterEnv(ctx, ProfileEnv(ctx, new Dictionary<string, string> { ["ROUTER_DEMO_API_KEY"] = ctx.ApiKey })),
-            Path.GetDirectoryName(ctx.NodeDll)!, ctx.Settings.LogDir);
-        return await ReadyAsync(new Target("router", new Uri($"http://127.0.0.1:{port}"), port, [server]), ct);
+            ExtraEnv(moreEnv, "--router-b-env", env), Path.GetDirectoryName(ctx.NodeDll)!, ctx.Settings.LogDir);
+        return await ReadyAsync(new Target(name, new Uri($"http://127.0.0.1:{port}"), port, [server]), ct);
     }
 
     public static async Task<Target> StartFloorAsync(BenchContext ctx, CancellationToken ct)
