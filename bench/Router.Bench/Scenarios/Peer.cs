@@ -31,27 +31,21 @@ internal sealed partial class ScenarioRunner
                 var points = PeerServers.Where(p => ctx.Settings.PeerServers is not { } only || only.Contains(p.Server)).ToList();
                 if (ctx.Settings.RouterBEnv.Count > 0) points.Add(("router-b", "jpeg"));
                 FanoutSpec Spec(string format) => new() { Scenario = $"P{run}", SourcePrefix = "peer-cam", Format = format, ConsumersPerCamera = n, Fps = 30 };
-                if (ctx.Settings.Paired)
+                // --paired: all servers of the point in one window, each with its own camera and consumers, so that whatever
+                // the machine does during the window (docs/benchmarks.md, "the slow mode") it does to all of them.
+                var groups = ctx.Settings.Paired ? [points] : points.Select(p => new List<(string Server, string Format)> { p }).ToList();
+                foreach (var group in groups)
                 {
-                    // All servers of the point in one window, each with its own camera and consumers: whatever the
-                    // machine does during the window (docs/benchmarks.md, "the slow mode") it does to all of them.
-                    var found = await RunPeerPairedAsync(pctx, points.Select(p => (p.Server, Spec(p.Format))).ToList(), ct);
-                    for (var i = 0; i < points.Count; i++)
-                        if (found[i] is { } row)
-                        {
-                            row.Notes.Add($"paired: in the same window as {string.Join(", ", points.Where((_, j) => j != i).Select(p => $"{p.Server} {p.Format}"))}");
-                            results.Peer.Add(row);
-                            rows[points[i]] = row;
-                        }
-                }
-                else
-                    foreach (var (server, format) in points)
+                    var found = await RunPeerTogetherAsync(pctx, group.Select(p => (p.Server, Spec(p.Format))).ToList(), ct);
+                    for (var i = 0; i < group.Count; i++)
                     {
-                        var row = await RunPeerOneAsync(pctx, server, Spec(format), ct);
-                        if (row is null) continue;
+                        if (found[i] is not { } row) continue;
+                        if (group.Count > 1)
+                            row.Notes.Add($"paired: in the same window as {string.Join(", ", group.Where((_, j) => j != i).Select(p => $"{p.Server} {p.Format}"))}");
                         results.Peer.Add(row);
-                        rows[(server, format)] = row;
+                        rows[group[i]] = row;
                     }
+                }
                 double Cpu(string s, string f) => rows.TryGetValue((s, f), out var r) ? r.CpuSecondsPerGB : double.NaN;
                 if (rows.ContainsKey(("router-b", "jpeg")) && rows.ContainsKey(("router", "jpeg")))
                     ctx.Log($"  router-b ({string.Join(' ', ctx.Settings.RouterBEnv)}) / router jpeg: {Cpu("router-b", "jpeg") / Cpu("router", "jpeg"):0.000}");
@@ -71,25 +65,13 @@ internal sealed partial class ScenarioRunner
         ctx.Out.Write(Tables.PeerVerdicts(results.PeerVsRouter));
     }
 
-    private async Task<FanoutRow?> RunPeerOneAsync(BenchContext pctx, string server, FanoutSpec spec, CancellationToken ct)
-    {
-        try
-        {
-            await using var target = await StartPeerTargetAsync(pctx, server, ct);
-            return await MeasurePeerAsync(pctx, target, server, spec, ct);
-        }
-        catch (Exception e) when (IsPeerFailure(e))
-        {
-            PeerFailed(server, spec, e);
-            return null;
-        }
-    }
-
     /// <summary>
-    /// <c>--paired</c>: starts every server of the point first, then measures them all in windows that start together
-    /// (the same warm-up from the same moment), so a server that starts faster does not get an earlier window.
+    /// Measures <paramref name="points"/> in one window (one point: its own window; several, with <c>--paired</c>): starts
+    /// every server first, then measures them all in windows that start together (the same warm-up from the same
+    /// moment), so a server that starts faster does not get an earlier window. Returns a row per point, null where the
+    /// server failed (the failure is noted in the results); every started server is stopped before it returns.
     /// </summary>
-    private async Task<FanoutRow?[]> RunPeerPairedAsync(BenchContext pctx, IReadOnlyList<(string Server, FanoutSpec Spec)> points, CancellationToken ct)
+    private async Task<FanoutRow?[]> RunPeerTogetherAsync(BenchContext pctx, IReadOnlyList<(string Server, FanoutSpec Spec)> points, CancellationToken ct)
     {
         var started = new Target?[points.Count];
         try
