@@ -52,7 +52,12 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
             }
             return sent;
         }
-        await SendB(TimeSpan.FromSeconds(1)); // warm-up: the subscription is live
+        // Warm-up: tenant B's subscription is live once its first frame arrives (a cold process may take more than a
+        // second: send in 1 s rounds, for at most 10 s).
+        bool Arrived() { lock (arrivals) return arrivals.Count > 0; }
+        var warmUp = System.Diagnostics.Stopwatch.StartNew();
+        do await SendB(TimeSpan.FromSeconds(1));
+        while (!Arrived() && warmUp.Elapsed < TimeSpan.FromSeconds(10));
         lock (arrivals) Assert.NotEmpty(arrivals);
 
         // Tenant A (acme): a device flooding 16 cameras at 2,000 messages/s (limit 500/s) and consumers subscribing to
