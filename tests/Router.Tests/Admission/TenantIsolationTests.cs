@@ -9,6 +9,7 @@ using Xunit.Abstractions;
 namespace Router.Tests.Admission;
 
 /// <summary>One tenant at its limits on a real Kestrel (default limits) leaves another tenant's stream flowing.</summary>
+[Collection(TenantFloodCollection.Name)]
 public sealed class TenantIsolationTests(ITestOutputHelper output)
 {
     private static long Now => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -28,6 +29,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         await using var bc = bConsumer;
         var clock = Stopwatch.StartNew();
         var arrivals = new List<long>();
+        var sends = new List<long>();
         var receiving = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
@@ -47,6 +49,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
             while (clock.Elapsed < end)
             {
                 await bDevice.SendBinaryAsync(WsClient.BinaryFrame("ignored", "front", TestFrames.Vtest[sent % TestFrames.Vtest.Count], Now));
+                lock (sends) sends.Add(clock.ElapsedMilliseconds);
                 sent++;
                 await tick.WaitForNextTickAsync();
             }
@@ -117,11 +120,27 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         List<long> window;
         lock (arrivals) window = arrivals.Where(a => a >= from).ToList();
         var largestGap = window.Prepend(from).Zip(window, (a, b) => b - a).DefaultIfEmpty(to - from).Max();
-        output.WriteLine($"tenant B: {window.Count} of {sentB} frames ({100.0 * window.Count / sentB:F0} %), largest gap {largestGap} ms; " +
+        List<long> sentWindow;
+        lock (sends) sentWindow = sends.Where(s => s >= from).ToList();
+        var largestSendGap = sentWindow.Prepend(from).Zip(sentWindow, (a, b) => b - a).DefaultIfEmpty(to - from).Max();
+        output.WriteLine($"tenant B: {window.Count} of {sentB} frames ({100.0 * window.Count / sentB:F0} %), largest gap {largestGap} ms " +
+            $"(largest gap between its device's sends {largestSendGap} ms); " +
             $"tenant A: {rateLimited} rate_limited error(s), {refusedSubscriptions} consumer(s) refused with 1013");
         Assert.True(rateLimited > 0, "tenant A's device was held at its message rate");
         Assert.True(refusedSubscriptions > 0, "tenant A's subscriptions were held at their rate");
         Assert.True(window.Count >= sentB * 90 / 100, $"tenant B got {window.Count} of {sentB} frames");
-        Assert.True(largestGap <= 1000, $"tenant B's largest gap {largestGap} ms");
+        Assert.True(largestGap <= 1000, $"tenant B's largest gap {largestGap} ms (between its device's sends {largestSendGap} ms)");
     }
+}
+
+/// <summary>
+/// The flood test saturates both cores of a CI machine on purpose and measures tenant B's gaps against a fixed bound:
+/// it runs alone, after the parallel part of the suite, so other tests' load does not count as tenant A's. In the
+/// parallel part its gap reached 1104 and 1329 ms in two CI runs of 2026-12-03 (bound 1000 ms; 112-137 ms alone).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TenantFloodCollection
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "Tenant flood (run alone)";
 }
