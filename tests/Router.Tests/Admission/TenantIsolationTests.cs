@@ -58,7 +58,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         // Warm-up: tenant B's subscription is live once its first frame arrives (a cold process may take more than a
         // second: send in 1 s rounds, for at most 10 s).
         bool Arrived() { lock (arrivals) return arrivals.Count > 0; }
-        var warmUp = System.Diagnostics.Stopwatch.StartNew();
+        var warmUp = Stopwatch.StartNew();
         do await SendB(TimeSpan.FromSeconds(1));
         while (!Arrived() && warmUp.Elapsed < TimeSpan.FromSeconds(10));
         lock (arrivals) Assert.NotEmpty(arrivals);
@@ -117,12 +117,12 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         stop.Cancel();
         await Task.WhenAll(aFrames, aSubscriptions).WaitAsync(TimeSpan.FromSeconds(15));
 
-        List<long> window;
-        lock (arrivals) window = arrivals.Where(a => a >= from).ToList();
-        var largestGap = window.Prepend(from).Zip(window, (a, b) => b - a).DefaultIfEmpty(to - from).Max();
-        List<long> sentWindow;
-        lock (sends) sentWindow = sends.Where(s => s >= from).ToList();
-        var largestSendGap = sentWindow.Prepend(from).Zip(sentWindow, (a, b) => b - a).DefaultIfEmpty(to - from).Max();
+        // The largest gap (ms) between the window's start and the times in it, or the whole window when there are none.
+        List<long> InWindow(List<long> times) { lock (times) return times.Where(t => t >= from).ToList(); }
+        long LargestGap(List<long> times) => times.Prepend(from).Zip(times, (a, b) => b - a).DefaultIfEmpty(to - from).Max();
+        var window = InWindow(arrivals);
+        var largestGap = LargestGap(window);
+        var largestSendGap = LargestGap(InWindow(sends));
         output.WriteLine($"tenant B: {window.Count} of {sentB} frames ({100.0 * window.Count / sentB:F0} %), largest gap {largestGap} ms " +
             $"(largest gap between its device's sends {largestSendGap} ms); " +
             $"tenant A: {rateLimited} rate_limited error(s), {refusedSubscriptions} consumer(s) refused with 1013");
