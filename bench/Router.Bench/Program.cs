@@ -27,9 +27,15 @@ internal static class Program
         // peer and rest (not part of all): go2rtc beside the floor and Router, and the cost at rest (Scenarios/Peer.cs, Rest.cs).
         var go2rtc = new Option<string?>("--go2rtc") { Description = "peer/rest: the go2rtc binary (default ../shared/peers/go2rtc/go2rtc)" };
         var repeat = new Option<int?>("--repeat") { Description = "peer: runs of each point, interleaved (default 1)" };
-        var paired = new Option<bool>("--paired") { Description = "peer: run the servers of each point at the same time, each with its own camera and consumers, so that all see the same machine (default: one after another)" };
+        var paired = new Option<bool>("--paired") { Description = "peer: run the servers of each point at the same time, each with its own camera and consumers, so that all see the same machine (default: one after another); rest: only \"one camera pushing\", Router and the floor at the same time" };
         var restSeconds = new Option<double?>("--rest-seconds") { Description = "rest: seconds of each at-rest window (default 30, quick 10)" };
         var restSettle = new Option<double?>("--rest-settle") { Description = "rest: seconds after start (or after the camera started) before a window (default 40, quick 5)" };
+        var restFps = new Option<double[]?>("--rest-fps") { Description = "rest: camera rates of the \"one camera pushing, nobody watching\" state, one window each (default 30; at most the gateway's 500 device messages/s)", AllowMultipleArgumentsPerToken = true };
+        restFps.Validators.Add(r =>
+        {
+            foreach (var f in r.GetValueOrDefault<double[]?>() ?? [])
+                if (!(double.IsFinite(f) && f > 0 && f <= 500)) r.AddError($"--rest-fps wants rates above 0 and at most 500 fps, got {f}.");
+        });
         var restCluster = new Option<bool>("--rest-cluster-only") { Description = "rest: only the local cluster (3 nodes + 2 gateways), not standalone Router and go2rtc" };
         // hostile (not part of all): a normal tenant streams while a hostile tenant attacks (Scenarios/Hostile.cs).
         var attacks = new Option<string[]?>("--attacks") { Description = "hostile: attacks to run (bomb bombx8 reencodeflood frameflood authflood heldbodies subscriptionflood subscriptionfloodatlimits; default all)", AllowMultipleArgumentsPerToken = true };
@@ -69,7 +75,7 @@ internal static class Program
         var root = new RootCommand("Router benchmark: fan-out, many cameras, slow consumers, cross-node, idle subscribers; Router against a bare Kestrel floor.")
         {
             scenario, quick, repo, build, output, charts, media, window, warmup, consumers, formats, servers, idle, cameras, profile, profileDir, logDir, routerEnv, routerBEnv, floorEnv, serveFloor, port,
-            attacks, attackSeconds, settleSeconds, podLimit, go2rtc, repeat, paired, restSeconds, restSettle, restCluster,
+            attacks, attackSeconds, settleSeconds, podLimit, go2rtc, repeat, paired, restSeconds, restSettle, restFps, restCluster,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -109,6 +115,7 @@ internal static class Program
                 Paired = parse.GetValue(paired),
                 RestSeconds = parse.GetValue(restSeconds) ?? (isQuick ? 10 : 30),
                 RestSettleSeconds = parse.GetValue(restSettle) ?? (isQuick ? 5 : 40),
+                RestFps = parse.GetValue(restFps) is { Length: > 0 } rf ? rf : [30],
                 RestClusterOnly = parse.GetValue(restCluster),
             };
             if (settings.Scenario == "raw") // not part of all: raw frame encode cost and ingest rate (Scenarios/Raw.cs)

@@ -128,6 +128,14 @@ internal sealed record PeerComparison(
     int Consumers, int Run, double Go2rtcCpuPerGB, double FloorCpuPerGB, double RouterJpegCpuPerGB, double RouterJsonCpuPerGB,
     bool JpegAtMostGo2rtc, double JsonOverJpeg, bool JsonWithin15, bool FpsHeldWhereGo2rtcDoes, double Go2rtcWithSourceCpuPerGB = double.NaN);
 
-/// <summary>One process in one at-rest state: CPU share of one core over the window and RSS at its end.</summary>
+/// <summary>
+/// One process in one at-rest state: CPU share of one core over the window (<see cref="UserPercentOfCore"/> of it in
+/// user mode) and RSS at its end. With a camera pushing, <see cref="CameraFps"/> is the frames it sent per second over
+/// the window and <see cref="CpuMicrosecondsPerFrame"/> the process's CPU time per frame sent (µs).
+/// </summary>
 internal sealed record RestRow(string Server, string State, string Process, double Seconds, double CpuPercentOfCore, long RssBytes, int Threads,
-    double WakeupsPerSecond = double.NaN);
+    double WakeupsPerSecond = double.NaN, double UserPercentOfCore = double.NaN, double CameraFps = double.NaN)
+{
+    /// <summary>CPU µs per frame the camera sent in the window; NaN without a camera.</summary>
+    public double CpuMicrosecondsPerFrame => CameraFps > 0 ? Math.Round(CpuPercentOfCore / 100 * 1e6 / CameraFps, 0) : double.NaN;
+}

@@ -114,10 +114,14 @@ internal static class Tables
 
     /// <summary>The rest scenario: one line per process and state.</summary>
     public static string Rest(IEnumerable<RestRow> rows) => Render(
-        ["server", "state", "process", "window s", "CPU % of a core", "wake-ups/s", "RSS MiB", "threads"],
+        ["server", "state", "process", "window s", "CPU % of a core", "user %", "camera fps", "CPU µs/frame", "wake-ups/s", "wake-ups/frame", "RSS MiB", "threads"],
         rows.Select(r => (IReadOnlyList<string>)
         [
-            r.Server, r.State, r.Process, F(r.Seconds, "0"), F(r.CpuPercentOfCore), double.IsNaN(r.WakeupsPerSecond) ? "-" : F(r.WakeupsPerSecond, "0"),
+            r.Server, r.State, r.Process, F(r.Seconds, "0"), F(r.CpuPercentOfCore), Opt(r.UserPercentOfCore, "0.00"), Opt(r.CameraFps, "0.0"),
+            Opt(r.CpuMicrosecondsPerFrame, "0"), Opt(r.WakeupsPerSecond, "0"),
+            r.CameraFps > 0 && !double.IsNaN(r.WakeupsPerSecond) ? F(r.WakeupsPerSecond / r.CameraFps, "0.0") : "-",
             Mb(r.RssBytes), r.Threads.ToString(),
         ]));
+
+    private static string Opt(double value, string format) => double.IsNaN(value) ? "-" : F(value, format);
 }

@@ -45,6 +45,8 @@ internal sealed record BenchSettings
     public double RestSeconds { get; init; } = 30;
     /// <summary>Seconds the rest scenario lets a server settle before a window (default 40; tiered JIT works for ~30 s after start).</summary>
     public double RestSettleSeconds { get; init; } = 40;
+    /// <summary>Camera rates (fps) of the rest scenario's "one camera pushing, nobody watching" state, one window each (default 30).</summary>
+    public IReadOnlyList<double> RestFps { get; init; } = [30];
     /// <summary>The rest scenario measures only the local cluster.</summary>
     public bool RestClusterOnly { get; init; }
 }

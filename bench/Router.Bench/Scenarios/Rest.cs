@@ -7,7 +7,7 @@ namespace Router.Bench.Scenarios;
 
 /// <summary>
 /// The rest scenario (issue 11): what a server costs doing nothing. Router standalone at rest (no consumer, no device),
-/// with one camera pushing 30 fps and nobody watching, during a burst of 500 consumers and a minute after they left;
+/// with one camera pushing 30 fps (or each rate of <c>--rest-fps</c>) and nobody watching, during a burst of 500 consumers and a minute after they left;
 /// the floor (a bare Kestrel WebSocket app with Router's device protocol) in the same states, so that the cost of only
 /// receiving the camera's frames on this machine is measured beside Router's; go2rtc the same except the camera (it
 /// pulls its source only while someone watches, so it has no "pushing, nobody watching" state); and every process of
@@ -25,7 +25,16 @@ internal sealed partial class ScenarioRunner
         var frames = PeerMedia.Load(ctx.Settings.MediaPath);
         var pctx = new BenchContext(ctx.Settings, frames, ctx.Out);
         ctx.Log($"rest: {window.TotalSeconds:0} s windows after {settle.TotalSeconds:0} s settling; burst of {burst} consumers, RSS {after.TotalSeconds:0} s after they left");
+        // Not the frames of the header above: the camera and the burst use the peer scenario's (go2rtc's README).
+        ctx.Log($"rest: the camera sends the peer frames ({frames.Frames.Count} × {frames.Width}x{frames.Height}, mean {frames.MeanBytes / 1000:0.0} KB) " +
+                $"at {string.Join(" / ", ctx.Settings.RestFps)} fps");
         var only = ctx.Settings.PeerServers; // --servers router go2rtc cluster: run only these parts
+        if (ctx.Settings.Paired)
+        {
+            await RestPairedAsync(pctx, frames, settle, window, only ?? ["router", "floor"], ct);
+            WriteRestTable();
+            return;
+        }
         foreach (var server in ctx.Settings.RestClusterOnly ? [] : new[] { "router", "floor", "go2rtc" })
         {
             if (only is not null && !only.Contains(server)) continue;
@@ -41,16 +50,8 @@ internal sealed partial class ScenarioRunner
                 await Task.Delay(settle, ct);
                 results.Rest.Add(await RestWindowAsync(server, "at rest", p, window, ct));
                 if (server is "router" or "floor")
-                {
-                    await using var device = new Device(new CameraLedger("rest-cam", "main"), frames, 30, 0);
-                    await device.ConnectAsync(target.WsBase, pctx.ApiKey, ct);
-                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    var sending = Task.Run(() => device.RunAsync(stop.Token), CancellationToken.None);
-                    await Task.Delay(settle, ct);
-                    results.Rest.Add(await RestWindowAsync(server, "one camera pushing, nobody watching", p, window, ct));
-                    await stop.CancelAsync();
-                    await sending;
-                }
+                    foreach (var fps in ctx.Settings.RestFps)
+                        results.Rest.Add(await PushingWindowAsync(server, target, p, pctx, frames, fps, settle, window, ct));
                 var row = await Measure.FanoutAsync(pctx, target, new FanoutSpec { Scenario = "rest", SourcePrefix = "rest-burst", Format = "jpeg", ConsumersPerCamera = burst, Fps = 30 }, ct);
                 ctx.Log($"  {server}: {burst} consumers at {row.FpsMedian} fps median, peak RSS {row.ServerPeakRssBytes / 1048576} MiB; they left");
                 results.Rest.Add(new RestRow(server, $"peak with {burst} consumers", p.Name, row.WindowSeconds,
@@ -98,15 +99,90 @@ internal sealed partial class ScenarioRunner
         ctx.Out.Write(Tables.Rest(results.Rest));
     }
 
-    private async Task<RestRow> RestWindowAsync(string server, string state, ServerProcess p, TimeSpan window, CancellationToken ct)
+    /// <summary>
+    /// <c>--paired</c>: only the "one camera pushing, nobody watching" state, with Router and the floor (of
+    /// <paramref name="servers"/>) running at the same time, each with its own camera at each rate of
+    /// <c>--rest-fps</c>, measured over the same window, so that the machine's mode of the moment (which moves the
+    /// cost of the same receive by 3× within minutes here) is the same for both.
+    /// </summary>
+    private async Task RestPairedAsync(BenchContext pctx, FrameSet frames, TimeSpan settle, TimeSpan window, IReadOnlyCollection<string> servers, CancellationToken ct)
+    {
+        var names = new[] { "router", "floor" }.Where(servers.Contains).ToList();
+        var targets = new List<(string Server, Target Target)>();
+        try
+        {
+            foreach (var server in names)
+                targets.Add((server, server == "floor" ? await Target.StartFloorAsync(pctx, ct) : await Target.StartRouterAsync(pctx, ct)));
+            await Task.Delay(settle, ct);
+            foreach (var fps in ctx.Settings.RestFps)
+            {
+                var windows = targets.Select(t => PushingWindowAsync(t.Server, t.Target, t.Target.Front, pctx, frames, fps, settle, window, ct)).ToList();
+                var rows = await Task.WhenAll(windows);
+                foreach (var row in rows) results.Rest.Add(row with { State = "one camera pushing, nobody watching (paired)" });
+                if (rows.Length == 2 && rows[1].CpuPercentOfCore > 0)
+                    ctx.Log($"  paired at {fps} fps: {rows[0].Server} / {rows[1].Server} = {rows[0].CpuPercentOfCore / rows[1].CpuPercentOfCore:0.00}");
+            }
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or FileNotFoundException or IOException or
+                                       System.Net.WebSockets.WebSocketException or HttpRequestException)
+        {
+            results.Notes.Add($"rest paired: failed: {e.Message}");
+            ctx.Log($"  rest paired: failed: {e.Message}");
+        }
+        finally
+        {
+            foreach (var (_, target) in targets) await target.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// One camera of a new source pushing <paramref name="fps"/> frames a second of the peer clip, nobody watching: the
+    /// window starts <paramref name="settle"/> after the camera's first frame; the row's camera fps is what it sent
+    /// during the window. A server error to the camera during the window (e.g. rate limited) is noted.
+    /// </summary>
+    private async Task<RestRow> PushingWindowAsync(string server, Target target, ServerProcess p, BenchContext pctx, FrameSet frames,
+        double fps, TimeSpan settle, TimeSpan window, CancellationToken ct)
+    {
+        await using var device = new Device(new CameraLedger($"rest-cam-{fps:0.##}", "main"), frames, fps, 0);
+        await device.ConnectAsync(target.WsBase, pctx.ApiKey, ct);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var sending = Task.Run(() => device.RunAsync(stop.Token), CancellationToken.None);
+        try
+        {
+            await Task.Delay(settle, ct);
+            var (sent, errors) = (device.Sent, device.Errors);
+            var row = await RestWindowAsync(server, "one camera pushing, nobody watching", p, window, ct, () => device.Sent - sent);
+            if (device.Errors > errors)
+                results.Notes.Add($"rest {server} at {fps} fps: {device.Errors - errors} server error(s) to the camera in the window, last: {device.LastError}");
+            return row;
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await sending;
+        }
+    }
+
+    /// <summary>
+    /// Measures <paramref name="p"/> over <paramref name="window"/>; with <paramref name="framesSent"/> (a camera pushing:
+    /// the frames it sent since the window started, read at its end) also the camera's rate and the CPU per frame.
+    /// </summary>
+    private async Task<RestRow> RestWindowAsync(string server, string state, ServerProcess p, TimeSpan window, CancellationToken ct,
+        Func<long>? framesSent = null)
     {
         var a = p.Sample();
         var switches = ProcSample.ReadThreadSwitches(p.Pid);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await Task.Delay(window, ct);
         var b = p.Sample();
-        var cpu = Math.Round((b.CpuSeconds - a.CpuSeconds) / window.TotalSeconds * 100, 2);
-        var wakeups = Math.Round(ProcSample.WakeupsPerSecond(switches, ProcSample.ReadThreadSwitches(p.Pid), window.TotalSeconds), 1);
-        ctx.Log($"  {server} {state}: {cpu} % of a core, {wakeups} wake-ups/s, RSS {b.RssBytes / 1048576} MiB, {b.Threads} threads");
-        return new RestRow(server, state, p.Name, window.TotalSeconds, cpu, b.RssBytes, b.Threads, wakeups);
+        var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var cpu = Math.Round((b.CpuSeconds - a.CpuSeconds) / seconds * 100, 2);
+        var user = Math.Round((b.UserSeconds - a.UserSeconds) / seconds * 100, 2);
+        var wakeups = Math.Round(ProcSample.WakeupsPerSecond(switches, ProcSample.ReadThreadSwitches(p.Pid), seconds), 1);
+        var fps = framesSent is null ? double.NaN : Math.Round(framesSent() / seconds, 1);
+        var row = new RestRow(server, state, p.Name, window.TotalSeconds, cpu, b.RssBytes, b.Threads, wakeups, user, fps);
+        ctx.Log($"  {server} {state}{(framesSent is null ? "" : $" ({fps} fps)")}: {cpu} % of a core ({user} % user), {wakeups} wake-ups/s, " +
+                $"{(framesSent is null ? "" : $"{row.CpuMicrosecondsPerFrame} µs per frame, ")}RSS {b.RssBytes / 1048576} MiB, {b.Threads} threads");
+        return row;
     }
 }
