@@ -138,7 +138,8 @@ internal sealed partial class ScenarioRunner
     /// <summary>
     /// One camera of a new source pushing <paramref name="fps"/> frames a second of the peer clip, nobody watching: the
     /// window starts <paramref name="settle"/> after the camera's first frame; the row's camera fps is what it sent
-    /// during the window. A server error to the camera during the window (e.g. rate limited) is noted.
+    /// during the window. Server messages to the camera during the window (errors such as rate_limited, warnings such as
+    /// frames_dropped) are noted.
     /// </summary>
     private async Task<RestRow> PushingWindowAsync(string server, Target target, ServerProcess p, BenchContext pctx, FrameSet frames,
         double fps, TimeSpan settle, TimeSpan window, CancellationToken ct)
@@ -153,7 +154,10 @@ internal sealed partial class ScenarioRunner
             var (sent, errors) = (device.Sent, device.Errors);
             var row = await RestWindowAsync(server, "one camera pushing, nobody watching", p, window, ct, () => device.Sent - sent);
             if (device.Errors > errors)
-                results.Notes.Add($"rest {server} at {fps} fps: {device.Errors - errors} server error(s) to the camera in the window, last: {device.LastError}");
+            {
+                var note = $"rest {server} at {fps} fps: {device.Errors - errors} server message(s) to the camera in the window (errors or warnings), last: {device.LastError}";
+                lock (results.Notes) results.Notes.Add(note); // --paired: two windows at once
+            }
             return row;
         }
         finally
