@@ -79,13 +79,13 @@ internal sealed partial class ScenarioRunner
             for (var i = 0; i < points.Count; i++)
             {
                 try { started[i] = await StartPeerTargetAsync(pctx, points[i].Server, ct); }
-                catch (Exception e) when (IsPeerFailure(e)) { PeerFailed(points[i].Server, points[i].Spec, e); }
+                catch (Exception e) when (IsServerFailure(e)) { PeerFailed(points[i].Server, points[i].Spec, e); }
             }
             return await Task.WhenAll(points.Select(async (p, i) =>
             {
                 if (started[i] is not { } target) return null;
                 try { return await MeasurePeerAsync(pctx, target, p.Server, p.Spec, ct); }
-                catch (Exception e) when (IsPeerFailure(e))
+                catch (Exception e) when (IsServerFailure(e))
                 {
                     PeerFailed(p.Server, p.Spec, e);
                     return null;
@@ -117,7 +117,8 @@ internal sealed partial class ScenarioRunner
         return row;
     }
 
-    private static bool IsPeerFailure(Exception e) =>
+    /// <summary>A server that did not start or a measurement that failed: noted, and the run goes on.</summary>
+    private static bool IsServerFailure(Exception e) =>
         e is TimeoutException or InvalidOperationException or FileNotFoundException or IOException or
             System.Net.WebSockets.WebSocketException or HttpRequestException;
 

@@ -51,7 +51,7 @@ internal sealed partial class ScenarioRunner
                 results.Rest.Add(await RestWindowAsync(server, "at rest", p, window, ct));
                 if (server is "router" or "floor")
                     foreach (var fps in ctx.Settings.RestFps)
-                        results.Rest.Add(await PushingWindowAsync(server, target, p, pctx, frames, fps, settle, window, ct));
+                        results.Rest.Add(await PushingWindowAsync(server, "one camera pushing, nobody watching", target, pctx, frames, fps, settle, window, ct));
                 var row = await Measure.FanoutAsync(pctx, target, new FanoutSpec { Scenario = "rest", SourcePrefix = "rest-burst", Format = "jpeg", ConsumersPerCamera = burst, Fps = 30 }, ct);
                 ctx.Log($"  {server}: {burst} consumers at {row.FpsMedian} fps median, peak RSS {row.ServerPeakRssBytes / 1048576} MiB; they left");
                 results.Rest.Add(new RestRow(server, $"peak with {burst} consumers", p.Name, row.WindowSeconds,
@@ -60,8 +60,7 @@ internal sealed partial class ScenarioRunner
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, ct);
                 results.Rest.Add(await RestWindowAsync(server, $"{after.TotalSeconds:0} s after {burst} consumers left", p, window, ct));
             }
-            catch (Exception e) when (e is TimeoutException or InvalidOperationException or FileNotFoundException or IOException or
-                                           System.Net.WebSockets.WebSocketException or HttpRequestException)
+            catch (Exception e) when (IsServerFailure(e))
             {
                 results.Notes.Add($"rest {server}: failed: {e.Message}");
                 ctx.Log($"  rest {server}: failed: {e.Message}");
@@ -108,6 +107,11 @@ internal sealed partial class ScenarioRunner
     private async Task RestPairedAsync(BenchContext pctx, FrameSet frames, TimeSpan settle, TimeSpan window, IReadOnlyCollection<string> servers, CancellationToken ct)
     {
         var names = new[] { "router", "floor" }.Where(servers.Contains).ToList();
+        if (names.Count == 0)
+        {
+            results.Notes.Add("rest --paired: nothing to measure (it pairs router and floor; --servers named neither)");
+            return;
+        }
         var targets = new List<(string Server, Target Target)>();
         try
         {
@@ -116,15 +120,14 @@ internal sealed partial class ScenarioRunner
             await Task.Delay(settle, ct);
             foreach (var fps in ctx.Settings.RestFps)
             {
-                var windows = targets.Select(t => PushingWindowAsync(t.Server, t.Target, t.Target.Front, pctx, frames, fps, settle, window, ct)).ToList();
-                var rows = await Task.WhenAll(windows);
-                foreach (var row in rows) results.Rest.Add(row with { State = "one camera pushing, nobody watching (paired)" });
+                var rows = await Task.WhenAll(targets.Select(t => PushingWindowAsync(t.Server, "one camera pushing, nobody watching (paired)",
+                    t.Target, pctx, frames, fps, settle, window, ct)));
+                results.Rest.AddRange(rows);
                 if (rows.Length == 2 && rows[1].CpuPercentOfCore > 0)
                     ctx.Log($"  paired at {fps} fps: {rows[0].Server} / {rows[1].Server} = {rows[0].CpuPercentOfCore / rows[1].CpuPercentOfCore:0.00}");
             }
         }
-        catch (Exception e) when (e is TimeoutException or InvalidOperationException or FileNotFoundException or IOException or
-                                       System.Net.WebSockets.WebSocketException or HttpRequestException)
+        catch (Exception e) when (IsServerFailure(e))
         {
             results.Notes.Add($"rest paired: failed: {e.Message}");
             ctx.Log($"  rest paired: failed: {e.Message}");
@@ -141,7 +144,7 @@ internal sealed partial class ScenarioRunner
     /// during the window. Server messages to the camera during the window (errors such as rate_limited, warnings such as
     /// frames_dropped) are noted.
     /// </summary>
-    private async Task<RestRow> PushingWindowAsync(string server, Target target, ServerProcess p, BenchContext pctx, FrameSet frames,
+    private async Task<RestRow> PushingWindowAsync(string server, string state, Target target, BenchContext pctx, FrameSet frames,
         double fps, TimeSpan settle, TimeSpan window, CancellationToken ct)
     {
         await using var device = new Device(new CameraLedger($"rest-cam-{fps:0.##}", "main"), frames, fps, 0);
@@ -152,7 +155,7 @@ internal sealed partial class ScenarioRunner
         {
             await Task.Delay(settle, ct);
             var (sent, errors) = (device.Sent, device.Errors);
-            var row = await RestWindowAsync(server, "one camera pushing, nobody watching", p, window, ct, () => device.Sent - sent);
+            var row = await RestWindowAsync(server, state, target.Front, window, ct, () => device.Sent - sent);
             if (device.Errors > errors)
             {
                 var note = $"rest {server} at {fps} fps: {device.Errors - errors} server message(s) to the camera in the window (errors or warnings), last: {device.LastError}";
@@ -184,7 +187,7 @@ internal sealed partial class ScenarioRunner
         var user = Math.Round((b.UserSeconds - a.UserSeconds) / seconds * 100, 2);
         var wakeups = Math.Round(ProcSample.WakeupsPerSecond(switches, ProcSample.ReadThreadSwitches(p.Pid), seconds), 1);
         var fps = framesSent is null ? double.NaN : Math.Round(framesSent() / seconds, 1);
-        var row = new RestRow(server, state, p.Name, window.TotalSeconds, cpu, b.RssBytes, b.Threads, wakeups, user, fps);
+        var row = new RestRow(server, state, p.Name, Math.Round(seconds, 1), cpu, b.RssBytes, b.Threads, wakeups, user, fps);
         ctx.Log($"  {server} {state}{(framesSent is null ? "" : $" ({fps} fps)")}: {cpu} % of a core ({user} % user), {wakeups} wake-ups/s, " +
                 $"{(framesSent is null ? "" : $"{row.CpuMicrosecondsPerFrame} µs per frame, ")}RSS {b.RssBytes / 1048576} MiB, {b.Threads} threads");
         return row;
