@@ -39,10 +39,14 @@ public sealed class PullSourceCaptureTests : IDisposable
             Assert.True(JpegHeader.TryParse(frame.Jpeg, out var info, out var error), error);
             Assert.Equal(new JpegInfo(768, 576), info);
             Assert.Equal((768, 576), (frame.Width, frame.Height));
-            Assert.InRange(frame.TimestampMs, DateTimeOffset.UtcNow.AddSeconds(-10).ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            // Wall-clock epoch ms (not a file position); a minute of slack either way survives a clock step.
+            Assert.InRange(frame.TimestampMs, DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeMilliseconds());
         }
         // Paced at the file's 10 fps: four intervals take about 400 ms, not the few ms of decoding as fast as possible.
-        Assert.InRange(frames[4].TimestampMs - frames[0].TimestampMs, 250, 3000);
+        // Measured on the monotonic clock: the wall clock (TimestampMs) can step mid-test (a CI VM's clock stepped 3.3 s
+        // forward once during this 418 ms test).
+        var arrivals = sink.Arrivals;
+        Assert.InRange(Stopwatch.GetElapsedTime(arrivals[0], arrivals[4]).TotalMilliseconds, 250, 3000);
     }
 
     [Fact]
@@ -274,6 +278,7 @@ public sealed class PullSourceCaptureTests : IDisposable
     internal sealed class FrameSink(int target)
     {
         private readonly List<CapturedFrame> _frames = [];
+        private readonly List<long> _arrivals = [];
         private readonly object _gate = new();
 
         public int Count
@@ -292,11 +297,22 @@ public sealed class PullSourceCaptureTests : IDisposable
             }
         }
 
+        /// <summary>Monotonic arrival time of each frame (<see cref="Stopwatch.GetTimestamp"/> ticks), in arrival order.</summary>
+        public List<long> Arrivals
+        {
+            get
+            {
+                lock (_gate) return [.. _arrivals];
+            }
+        }
+
         public void Add(CapturedFrame frame)
         {
+            var arrival = Stopwatch.GetTimestamp();
             lock (_gate)
             {
                 _frames.Add(frame);
+                _arrivals.Add(arrival);
                 Monitor.PulseAll(_gate);
             }
         }
