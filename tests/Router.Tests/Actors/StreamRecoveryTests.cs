@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
@@ -83,15 +84,15 @@ public sealed class StreamRecoveryTests(ITestOutputHelper output) : TestKit(Rout
         }
 
         owner.Tell(new FanOutOwner.Crash());
-        var crashedAt = DateTime.UtcNow;
+        var crashedAt = Stopwatch.GetTimestamp();
         foreach (var probe in new[] { a, b })
         {
             // The same subscription starts again from the new stage, then frames flow: within 3 s, no re-subscription.
             var started = probe.FishForMessage<SubscriptionStarted>(_ => true, TimeSpan.FromSeconds(3));
             Assert.Equal(probe == a ? "a" : "b", started.SubscriptionId);
-            probe.ExpectMsg<VideoFrame>(TimeSpan.FromSeconds(3) - (DateTime.UtcNow - crashedAt));
+            probe.ExpectMsg<VideoFrame>(TimeSpan.FromSeconds(3) - Stopwatch.GetElapsedTime(crashedAt));
         }
-        output.WriteLine($"resumed {(DateTime.UtcNow - crashedAt).TotalMilliseconds:F0} ms after the crash");
+        output.WriteLine($"resumed {Stopwatch.GetElapsedTime(crashedAt).TotalMilliseconds:F0} ms after the crash");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
@@ -110,14 +111,14 @@ public sealed class HttpIngestLimitTests
         using var acme = own.Host.Http(RouterHost.AcmeKey);
         using var globex = own.Host.Http(RouterHost.GlobexKey);
         var jpeg = TestFrames.Vtest[0];
-        var started = DateTime.UtcNow;
+        var started = Stopwatch.GetTimestamp();
         // Three stalled bodies of one key against a limit of two: one is refused at once with 429 (whichever the server
         // reads last), the other two are held until the 3 s deadline and then get 408.
         var sockets = new List<System.Net.Sockets.Socket>();
         for (var i = 0; i < 3; i++) sockets.Add(await HoldBodyAsync(own.Host.HttpBase, RouterHost.AcmeKey));
         try
         {
-            var answers = sockets.Select(async s => (Line: await ReadStatusLineAsync(s, TimeSpan.FromSeconds(10)), At: DateTime.UtcNow - started)).ToList();
+            var answers = sockets.Select(async s => (Line: await ReadStatusLineAsync(s, TimeSpan.FromSeconds(10)), At: Stopwatch.GetElapsedTime(started))).ToList();
             var refused = await await Task.WhenAny(answers);
             Assert.StartsWith("HTTP/1.1 429", refused.Line);
             Assert.True(refused.At < TimeSpan.FromSeconds(2.9), $"429 after {refused.At.TotalSeconds:F1} s");
