@@ -1,4 +1,5 @@
-using System.Text;
+using System.Buffers;
+using System.Text.Unicode;
 using System.Text.RegularExpressions;
 
 namespace Router.Protocol;
@@ -40,9 +41,16 @@ public static partial class Identifiers
     public static bool IsValidCameraId(string? cameraId, out string? error)
     {
         if (string.IsNullOrEmpty(cameraId)) { error = "camera_id is required"; return false; }
-        int bytes;
-        try { bytes = new UTF8Encoding(false, true).GetByteCount(cameraId); }
-        catch (EncoderFallbackException) { error = "camera_id is not valid UTF-8"; return false; }
+        // Every char is at least one UTF-8 byte, so a longer string is over the limit without encoding it. Otherwise
+        // the UTF-8 form (at most 3 bytes a char) goes to the stack, with no replacement of lone surrogates: no
+        // allocation and no exception per frame (this runs for every device frame).
+        if (cameraId.Length > MaxCameraIdBytes) { error = $"camera_id is longer than {MaxCameraIdBytes} UTF-8 bytes"; return false; }
+        Span<byte> utf8 = stackalloc byte[MaxCameraIdBytes * 3];
+        if (Utf8.FromUtf16(cameraId, utf8, out _, out var bytes, replaceInvalidSequences: false) != OperationStatus.Done)
+        {
+            error = "camera_id is not valid UTF-8";
+            return false;
+        }
         if (bytes > MaxCameraIdBytes) { error = $"camera_id is longer than {MaxCameraIdBytes} UTF-8 bytes"; return false; }
         foreach (var c in cameraId)
         {
