@@ -18,9 +18,6 @@ public readonly record struct BinaryFrameHeader(string SourceId, string CameraId
 /// <summary>Encodes and decodes the binary frame layout described on <see cref="BinaryFrameHeader"/>.</summary>
 public static class BinaryFrameCodec
 {
-    /// <summary>UTF-8 that throws on invalid bytes instead of substituting U+FFFD (two ids must not decode to one).</summary>
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     /// <summary>First byte of every binary frame message.</summary>
     public const byte FrameType = 0x01;
 
@@ -114,15 +111,15 @@ public static class BinaryFrameCodec
         if (message.Length < pos + 1) return false;
         int len = message[pos];
         if (message.Length < pos + 1 + len) return false;
-        try
-        {
-            value = StrictUtf8.GetString(message.Slice(pos + 1, len));
-        }
-        catch (DecoderFallbackException)
+        var utf8 = message.Slice(pos + 1, len);
+        // Invalid UTF-8 is refused, not replaced with U+FFFD (two ids must not decode to one); checked first rather than
+        // caught, so a hostile device sending it in every header costs no exception a frame.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
         {
             error = "binary frame header: source_id/camera_id is not valid UTF-8";
             return false;
         }
+        value = Encoding.UTF8.GetString(utf8);
         pos += 1 + len;
         error = null;
         return true;

@@ -59,6 +59,23 @@ public sealed class WireEncodingTests
         Assert.False(BinaryFrameCodec.TryReadTimestamp(message, out _));
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0xC0, 0x80 })] // an overlong NUL
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })] // a UTF-16 surrogate encoded as UTF-8 (CESU-8)
+    [InlineData(new byte[] { 0x61, 0xFF })] // a byte that never occurs in UTF-8
+    [InlineData(new byte[] { 0x61, 0xE2, 0x82 })] // a truncated sequence
+    public void TryDecode_refuses_a_camera_id_that_is_not_valid_utf8(byte[] cameraId)
+    {
+        var valid = BinaryFrameCodec.Encode(new BinaryFrameHeader("robot", new string('x', cameraId.Length), 1, 1, 1), [0xFF, 0xD8]);
+        // The camera_id's bytes follow the type byte, source_id's length and bytes, and camera_id's length.
+        cameraId.CopyTo(valid.AsSpan(1 + 1 + "robot".Length + 1));
+
+        Assert.False(BinaryFrameCodec.TryDecode(valid, out _, out _, out var error));
+        Assert.Equal("binary frame header: source_id/camera_id is not valid UTF-8", error);
+        Assert.True(BinaryFrameCodec.TryDecode(BinaryFrameCodec.Encode(new BinaryFrameHeader("robot", "Süd €", 1, 1, 1), [0xFF, 0xD8]), out var ok, out _, out _));
+        Assert.Equal("Süd €", ok.CameraId);
+    }
+
     [Fact]
     public void TryReadVideoFrameTimestamp_reads_the_consumer_message_and_refuses_others()
     {
