@@ -207,9 +207,10 @@ internal sealed class DeviceWebSocketEndpoint(
         var rateLimited = new NoticeThrottle(1000);
         var tooManyCameras = new NoticeThrottle(1000);
         var dropped = new NoticeThrottle((long)limits.DropNoticeInterval.TotalMilliseconds);
+        var lastLength = 0;
         while (ws.State == WebSocketState.Open)
         {
-            var receive = WebSocketMessages.ReceiveAsync(ws, opts.MaxDeviceMessageBytes, opts.RawIngest.MaxMessageBytes, ct);
+            var receive = WebSocketMessages.ReceiveAsync(ws, opts.MaxDeviceMessageBytes, opts.RawIngest.MaxMessageBytes, ct, lastLength);
             var first = await Task.WhenAny(receive, stopping, revoked);
             if (first == stopping)
             {
@@ -226,6 +227,7 @@ internal sealed class DeviceWebSocketEndpoint(
                 return;
             }
             using var message = await receive;
+            lastLength = message.Length; // the next message's size hint: a camera's frames are of about the same size
             if (message.Kind == WebSocketMessageType.Close)
             {
                 await CloseAsync(() => WebSocketMessages.CloseQuietlyAsync(ws, (int)WebSocketCloseStatus.NormalClosure, "bye"));
