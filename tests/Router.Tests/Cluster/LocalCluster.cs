@@ -1,5 +1,6 @@
 using System.Net.Http;
 using Router.Gateway.Security;
+using Router.Tests.Support;
 
 namespace Router.Tests.Cluster;
 
@@ -88,10 +89,10 @@ public sealed class LocalCluster : IAsyncDisposable
 
     private Member Create(string name, string role)
     {
-        var remoting = TwoMemberCluster.FreePort();
+        var remoting = TestPorts.Next();
         return new Member
         {
-            Name = name, Role = role, Args = [$"--role={role}"], HttpPort = TwoMemberCluster.FreePort(), RemotingPort = remoting,
+            Name = name, Role = role, Args = [$"--role={role}"], HttpPort = TestPorts.Next(), RemotingPort = remoting,
             PublicPort = Partition.Add(remoting).Port,
         };
     }

@@ -50,7 +50,7 @@ public sealed class ManyCamerasClusterTests(ITestOutputHelper output)
     {
         var clock = Stopwatch.StartNew();
         var (nodeHttp, nodeRemoting, gatewayHttp, gatewayRemoting) =
-            (TwoMemberCluster.FreePort(), TwoMemberCluster.FreePort(), TwoMemberCluster.FreePort(), TwoMemberCluster.FreePort());
+            (TestPorts.Next(), TestPorts.Next(), TestPorts.Next(), TestPorts.Next());
         var seed = $"akka.tcp://router@127.0.0.1:{nodeRemoting}";
         var nodeArgs = CommonArgs(nodeHttp, nodeRemoting, seed);
         nodeArgs.Add("--role=node");

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Router.Actors.Camera;
 using Router.Actors.Hosting;
+using Router.Tests.Support;
 using Xunit;
 
 namespace Router.Tests.Cluster;
@@ -26,20 +25,13 @@ public sealed class TwoMemberCluster : IAsyncLifetime
     public IActorRegistry NodeRegistry { get; private set; } = null!;
     public IActorRegistry GatewayRegistry { get; private set; } = null!;
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     public async Task InitializeAsync()
     {
-        var nodePort = FreePort();
+        var nodePort = TestPorts.Next();
         var seed = $"akka.tcp://router@127.0.0.1:{nodePort}";
         _node = Build(new RouterClusterOptions { Port = nodePort, SeedNodes = [seed] }, RouterRoles.Node);
         await _node.StartAsync();
-        _gateway = Build(new RouterClusterOptions { Port = FreePort(), SeedNodes = [seed] }, RouterRoles.Gateway);
+        _gateway = Build(new RouterClusterOptions { Port = TestPorts.Next(), SeedNodes = [seed] }, RouterRoles.Gateway);
         await _gateway.StartAsync();
         NodeSystem = _node.Services.GetRequiredService<ActorSystem>();
         GatewaySystem = _gateway.Services.GetRequiredService<ActorSystem>();

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using Router.Tests.Support;
 
 namespace Router.Tests.Media;
 
@@ -28,7 +27,7 @@ internal sealed class TestStreamServer : IDisposable
     /// </summary>
     public static TestStreamServer HttpMjpeg(int? port = null)
     {
-        var p = port ?? FreePort();
+        var p = port ?? TestPorts.Next();
         var server = Start("ffmpeg", p, "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1",
             "-i", TestMedia.LobbyClipPath(), "-an", "-c:v", "mjpeg", "-q:v", "5", "-f", "mpjpeg", "-listen", "1",
             $"http://127.0.0.1:{p}/cam.mjpg");
@@ -40,7 +39,7 @@ internal sealed class TestStreamServer : IDisposable
     /// <summary><c>rtsp_test_server.py PORT</c>: rtsp://127.0.0.1:PORT/h264 and /mjpeg, 320x240 at 15 fps. Returns once it prints "ready".</summary>
     public static TestStreamServer Rtsp(int? port = null)
     {
-        var p = port ?? FreePort();
+        var p = port ?? TestPorts.Next();
         var script = Path.Combine(TestMedia.RepoRoot(), "tests", "tools", "rtsp_test_server.py");
         var server = Start("/usr/bin/python3", p, script, p.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var ready = server._process.StandardOutput.ReadLineAsync();
@@ -50,14 +49,6 @@ internal sealed class TestStreamServer : IDisposable
             throw new InvalidOperationException($"the RTSP test server did not start: {server.Errors()}");
         }
         return server;
-    }
-
-    /// <summary>A free TCP port on 127.0.0.1 (bound and released).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Kills the server (and anything it started) and waits for it to exit.</summary>
