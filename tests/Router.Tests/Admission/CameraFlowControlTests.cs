@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Router.Gateway.Admission;
 using Xunit;
+using Router.Tests.Support;
 
 namespace Router.Tests.Admission;
 
@@ -26,10 +27,10 @@ public sealed class CameraFlowControlTests
 
     private static async Task EventuallyAsync(Func<bool> condition)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(5));
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in 5 s");
+            if (deadline.Passed) throw new TimeoutException("condition not met in 5 s");
             await Task.Delay(10);
         }
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Router.Tests.EndToEnd;
 using Xunit;
+using Router.Tests.Support;
 
 namespace Router.Tests.Admission;
 
@@ -45,7 +46,7 @@ public sealed class ConsumerLimitTests
             Assert.Equal("init", ginit.GetProperty("type").GetString());
             // A closed connection frees its place.
             await a1.DisposeAsync();
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            var deadline = WaitDeadline.In(TimeSpan.FromSeconds(10));
             while (true)
             {
                 try
@@ -54,7 +55,7 @@ public sealed class ConsumerLimitTests
                     await again.DisposeAsync();
                     break;
                 }
-                catch (InvalidOperationException) when (DateTime.UtcNow < deadline) { await Task.Delay(100); }
+                catch (InvalidOperationException) when (!deadline.Passed) { await Task.Delay(100); }
             }
         }
     }

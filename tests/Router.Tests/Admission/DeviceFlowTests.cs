@@ -39,10 +39,10 @@ public sealed class DeviceFlowTests(ITestOutputHelper output)
 
         public async Task<List<JsonElement>> AwaitAsync(string code, Func<List<JsonElement>, bool> done)
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            var deadline = WaitDeadline.In(TimeSpan.FromSeconds(10));
             while (!done(WithCode(code)))
             {
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"replies with code {code}: {string.Join(", ", All)}");
+                if (deadline.Passed) throw new TimeoutException($"replies with code {code}: {string.Join(", ", All)}");
                 await Task.Delay(20);
             }
             return WithCode(code);
@@ -102,11 +102,11 @@ public sealed class DeviceFlowTests(ITestOutputHelper output)
         // Warm-up: one frame per camera, until the consumer has one of each (its subscriptions are live).
         var start = Now;
         foreach (var id in ids) await device.SendBinaryAsync(WsClient.BinaryFrame("ignored", id, TestFrames.Vtest[0], start - 1000));
-        var warm = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        var warm = WaitDeadline.In(TimeSpan.FromSeconds(15));
         while (true)
         {
             lock (received) if (received.Values.All(s => s.Count > 0)) break;
-            Assert.True(DateTime.UtcNow < warm, "warm-up frames did not arrive");
+            Assert.False(warm.Passed, "warm-up frames did not arrive");
             await Task.Delay(50);
         }
         lock (received) foreach (var set in received.Values) set.Clear();
@@ -118,8 +118,8 @@ public sealed class DeviceFlowTests(ITestOutputHelper output)
                 await device.SendBinaryAsync(WsClient.BinaryFrame("ignored", id, TestFrames.Vtest[r % TestFrames.Vtest.Count], start + r * 200));
             await tick.WaitForNextTickAsync();
         }
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < deadline)
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(10));
+        while (!deadline.Passed)
         {
             lock (received) if (received.Values.All(s => s.Contains(start + (rounds - 1) * 200))) break;
             await Task.Delay(50);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.RateLimiting;
 using Router.Gateway.Admission;
 using Xunit;
+using Router.Tests.Support;
 
 namespace Router.Tests.Admission;
 
@@ -27,12 +28,12 @@ public sealed class LazyPartitionedRateLimiterTests
             Assert.True(refused.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter));
             Assert.True(retryAfter > TimeSpan.Zero);
         }
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(5));
         while (true)
         {
             using var lease = limiter.AttemptAcquire("acme");
             if (lease.IsAcquired) break;
-            Assert.True(DateTime.UtcNow < deadline, "the bucket was not refilled on use within 5 s");
+            Assert.False(deadline.Passed, "the bucket was not refilled on use within 5 s");
             await Task.Yield();
         }
         // Not before a token's worth of time (50 ms) went by: the refill follows the rate, not the number of calls.
@@ -59,10 +60,10 @@ public sealed class LazyPartitionedRateLimiterTests
         limiter.AttemptAcquire("a").Dispose();
         limiter.AttemptAcquire("b").Dispose();
         Assert.Equal(2, limiter.Partitions);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5); // 1000 tokens/s: full again within ~1 ms
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(5)); // 1000 tokens/s: full again within ~1 ms
         while (limiter.Partitions > 0)
         {
-            Assert.True(DateTime.UtcNow < deadline, "full buckets were not dropped within 5 s");
+            Assert.False(deadline.Passed, "full buckets were not dropped within 5 s");
             limiter.Sweep(TimeSpan.Zero);
         }
         Assert.Null(limiter.GetStatistics("a"));

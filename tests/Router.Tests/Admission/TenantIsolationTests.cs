@@ -108,8 +108,8 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         var from = clock.ElapsedMilliseconds;
         var sentB = await SendB(TimeSpan.FromSeconds(8));
         var to = clock.ElapsedMilliseconds;
-        var settle = DateTime.UtcNow + TimeSpan.FromSeconds(3); // the last frames' way to the consumer
-        while (DateTime.UtcNow < settle)
+        var settle = WaitDeadline.In(TimeSpan.FromSeconds(3)); // the last frames' way to the consumer
+        while (!settle.Passed)
         {
             lock (arrivals) if (arrivals.Count(a => a >= from) >= sentB) break;
             await Task.Delay(20);

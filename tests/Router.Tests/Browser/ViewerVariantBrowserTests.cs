@@ -55,10 +55,10 @@ public sealed class ViewerVariantBrowserTests(RouterHost host)
             await pushing;
         }
         // Leave the demo tenant with lobby/main alone for the other viewer test.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(20));
         while ((await http.GetStringAsync("/v1/sources")).Contains(Source))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"{Source} still listed 20 s after its last frame");
+            Assert.False(deadline.Passed, $"{Source} still listed 20 s after its last frame");
             await Task.Delay(200);
         }
     }

@@ -160,7 +160,7 @@ public sealed class LocalCluster : IAsyncDisposable
     private static async Task WaitReadyAsync(Member m, TimeSpan timeout)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = WaitDeadline.In(timeout);
         while (true)
         {
             if (m.Process.HasExited) throw new InvalidOperationException($"{m.Process.Name} exited: {string.Join('\n', m.Process.Output.TakeLast(30))}");
@@ -169,7 +169,7 @@ public sealed class LocalCluster : IAsyncDisposable
                 if ((await http.GetAsync($"http://127.0.0.1:{m.HttpPort}/readyz")).IsSuccessStatusCode) return;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{m.Process.Name} not ready: {string.Join('\n', m.Process.Output.TakeLast(30))}");
+            if (deadline.Passed) throw new TimeoutException($"{m.Process.Name} not ready: {string.Join('\n', m.Process.Output.TakeLast(30))}");
             await Task.Delay(200);
         }
     }

@@ -31,7 +31,7 @@ public sealed class ManyCamerasClusterTests(ITestOutputHelper output)
     private static async Task WaitReadyAsync(RouterProcess process, int httpPort)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(40));
         while (true)
         {
             if (process.HasExited) throw new InvalidOperationException($"{process.Name} exited: {string.Join('\n', process.Output.TakeLast(30))}");
@@ -40,7 +40,7 @@ public sealed class ManyCamerasClusterTests(ITestOutputHelper output)
                 if ((await http.GetAsync($"http://127.0.0.1:{httpPort}/readyz")).IsSuccessStatusCode) return;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{process.Name} not ready: {string.Join('\n', process.Output.TakeLast(30))}");
+            if (deadline.Passed) throw new TimeoutException($"{process.Name} not ready: {string.Join('\n', process.Output.TakeLast(30))}");
             await Task.Delay(200);
         }
     }
@@ -101,11 +101,11 @@ public sealed class ManyCamerasClusterTests(ITestOutputHelper output)
 
         // Warm-up: one frame per camera (creating the 16 entities on the node) until the consumer has one of each.
         var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(20));
         while (true)
         {
             lock (received) if (received.Values.All(r => r.Count > 0)) break;
-            Assert.True(DateTime.UtcNow < deadline, "warm-up frames did not reach the consumer in 20 s");
+            Assert.False(deadline.Passed, "warm-up frames did not reach the consumer in 20 s");
             foreach (var id in ids.Where(id => { lock (received) return received[id].Count == 0; }))
                 await device.SendBinaryAsync(WsClient.BinaryFrame("ignored", id, TestFrames.Vtest[0], start - 5000 + (int)(clock.ElapsedMilliseconds % 1000)));
             await Task.Delay(500);
@@ -124,8 +124,8 @@ public sealed class ManyCamerasClusterTests(ITestOutputHelper output)
             }
         }
         var lastTs = start + (rounds - 1) * periodMs;
-        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < deadline)
+        deadline = WaitDeadline.In(TimeSpan.FromSeconds(10));
+        while (!deadline.Passed)
         {
             lock (received) if (received.Values.All(r => r.Any(f => f.Ts == lastTs))) break;
             await Task.Delay(50);

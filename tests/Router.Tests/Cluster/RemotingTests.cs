@@ -126,10 +126,10 @@ public sealed class RemotingTests(TwoMemberCluster cluster, ITestOutputHelper ou
 
     private static async Task AwaitAsync(Func<Task<bool>> condition)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(20));
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in 20 s");
+            if (deadline.Passed) throw new TimeoutException("condition not met in 20 s");
             await Task.Delay(50);
         }
     }

@@ -37,10 +37,10 @@ public sealed class TwoMemberCluster : IAsyncLifetime
         GatewaySystem = _gateway.Services.GetRequiredService<ActorSystem>();
         NodeRegistry = _node.Services.GetRequiredService<IActorRegistry>();
         GatewayRegistry = _gateway.Services.GetRequiredService<IActorRegistry>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(30));
         while (Akka.Cluster.Cluster.Get(NodeSystem).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) < 2)
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the two members did not form a cluster in 30 s");
+            if (deadline.Passed) throw new TimeoutException("the two members did not form a cluster in 30 s");
             await Task.Delay(50);
         }
     }

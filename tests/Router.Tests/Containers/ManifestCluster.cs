@@ -6,6 +6,7 @@ using Router.Tests.Cluster;
 using Router.Tests.Deploy;
 using Router.Tests.EndToEnd;
 using YamlDotNet.RepresentationModel;
+using Router.Tests.Support;
 
 namespace Router.Tests.Containers;
 
@@ -303,10 +304,10 @@ internal sealed class ManifestCluster : IAsyncDisposable
     public async Task WaitReadyAsync(IEnumerable<ContainerPod> pods, TimeSpan timeout)
     {
         var list = pods.ToList();
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = WaitDeadline.In(timeout);
         while (!list.All(p => p.Ready))
         {
-            if (DateTime.UtcNow > deadline)
+            if (deadline.Passed)
             {
                 var states = new List<string>();
                 foreach (var p in list.Where(p => !p.Ready))
@@ -361,7 +362,7 @@ internal sealed class ManifestCluster : IAsyncDisposable
     public async Task<long> WaitMembershipAsync(int up, TimeSpan timeout)
     {
         var start = RouterProcess.Clock.ElapsedMilliseconds;
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = WaitDeadline.In(timeout);
         var views = new Dictionary<string, string>();
         while (true)
         {
@@ -381,7 +382,7 @@ internal sealed class ManifestCluster : IAsyncDisposable
                 }
             }
             if (agreed) return RouterProcess.Clock.ElapsedMilliseconds - start;
-            if (DateTime.UtcNow > deadline)
+            if (deadline.Passed)
                 throw new TimeoutException($"the members do not all see {up} Up within {timeout.TotalSeconds} s: {string.Join("; ", views.Select(v => $"{v.Key}: {v.Value}"))}");
             await Task.Delay(500);
         }

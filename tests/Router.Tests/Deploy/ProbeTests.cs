@@ -4,6 +4,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Router.Node;
 using Xunit;
+using Router.Tests.Support;
 
 namespace Router.Tests.Deploy;
 
@@ -61,12 +62,12 @@ public sealed class ProbeTests
         string Log() => string.Join("\n", output.TakeLast(40));
         try
         {
-            var deadline = DateTime.UtcNow + ReadyWithin;
+            var deadline = WaitDeadline.In(ReadyWithin);
             Match listening;
             while (!(listening = output.Select(l => Regex.Match(l, @"Now listening on: (http://127\.0\.0\.1:\d+)")).FirstOrDefault(m => m.Success) ?? Match.Empty).Success)
             {
                 Assert.False(process.HasExited, $"Router.Node (gateway) exited ({(process.HasExited ? process.ExitCode : 0)}):\n{Log()}");
-                Assert.True(DateTime.UtcNow < deadline, $"Router.Node (gateway) did not listen within {ReadyWithin}:\n{Log()}");
+                Assert.False(deadline.Passed, $"Router.Node (gateway) did not listen within {ReadyWithin}:\n{Log()}");
                 await Task.Delay(50);
             }
             await AssertProbesAnswer(gateways, new Uri(listening.Groups[1].Value), Log);
@@ -114,13 +115,13 @@ public sealed class ProbeTests
         using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(10) };
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(liveness)).StatusCode);
-        var deadline = DateTime.UtcNow + ReadyWithin;
+        var deadline = WaitDeadline.In(ReadyWithin);
         HttpResponseMessage ready;
         while ((ready = await http.GetAsync(readiness)).StatusCode != HttpStatusCode.OK)
         {
             Assert.True(ready.StatusCode == HttpStatusCode.ServiceUnavailable,
                 $"{w.Object}: {readiness} answered {(int)ready.StatusCode} (expected 503 until ready, then 200)\n{log()}");
-            Assert.True(DateTime.UtcNow < deadline, $"{w.Object}: {readiness} not 200 within {ReadyWithin}\n{log()}");
+            Assert.False(deadline.Passed, $"{w.Object}: {readiness} not 200 within {ReadyWithin}\n{log()}");
             await Task.Delay(100);
         }
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/no-such-probe-path")).StatusCode);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Xunit;
+using Router.Tests.Support;
 
 namespace Router.Tests.EndToEnd;
 
@@ -24,11 +25,11 @@ public sealed class ConsumerCountTests(RouterHost host)
 
     private static async Task AwaitCountsAsync(HttpClient http, int consumers, int relays)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(15));
         (int, int)? last;
         while ((last = await CountsAsync(http)) != (consumers, relays))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"expected (consumers, relays) = ({consumers}, {relays}), last {last}");
+            Assert.False(deadline.Passed, $"expected (consumers, relays) = ({consumers}, {relays}), last {last}");
             await Task.Delay(100);
         }
     }

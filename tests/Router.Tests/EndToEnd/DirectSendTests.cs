@@ -130,10 +130,10 @@ public sealed class DirectSendTests(DirectSendTests.Hosts hosts, ITestOutputHelp
 
     private static async Task AwaitAsync(Func<Task<bool>> condition, TimeSpan within, string what)
     {
-        var deadline = DateTime.UtcNow + within;
+        var deadline = WaitDeadline.In(within);
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{what}: not within {within.TotalSeconds} s");
+            if (deadline.Passed) throw new TimeoutException($"{what}: not within {within.TotalSeconds} s");
             await Task.Delay(50);
         }
     }

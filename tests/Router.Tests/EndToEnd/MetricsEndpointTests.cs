@@ -46,8 +46,8 @@ public sealed class MetricsEndpointTests(RouterHost host)
         });
         using (var clock = new PeriodicTimer(TimeSpan.FromMilliseconds(50)))
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            for (var i = 0; !receiving.IsCompleted && DateTime.UtcNow < deadline; i++)
+            var deadline = WaitDeadline.In(TimeSpan.FromSeconds(20));
+            for (var i = 0; !receiving.IsCompleted && !deadline.Passed; i++)
             {
                 await device.SendBinaryAsync(WsClient.BinaryFrame(Source, Camera, TestFrames.Vtest[i % TestFrames.Vtest.Count],
                     DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + i));
@@ -69,8 +69,8 @@ public sealed class MetricsEndpointTests(RouterHost host)
         // The last sends are counted when they complete: scrape until they are in (15 s deadline).
         var sentBefore = PrometheusText.Sum(before, "router_router_consumer_frames_sent", acme);
         var after = await ScrapeAsync();
-        for (var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-             PrometheusText.Sum(after, "router_router_consumer_frames_sent", acme) < sentBefore + 5 && DateTime.UtcNow < deadline;)
+        for (var deadline = WaitDeadline.In(TimeSpan.FromSeconds(15));
+             PrometheusText.Sum(after, "router_router_consumer_frames_sent", acme) < sentBefore + 5 && !deadline.Passed;)
         {
             await Task.Delay(100);
             after = await ScrapeAsync();

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Router.Gateway.Security;
 using Router.Node;
 using Xunit;
+using Router.Tests.Support;
 
 namespace Router.Tests.EndToEnd;
 
@@ -58,10 +59,10 @@ public sealed class RouterHost : IAsyncLifetime, IRouterEndpoint
         HttpBase = new Uri(RouterNodeApp.ListeningUrls(_app).Single(u => u.StartsWith("http://127.0.0.1")));
         // Ready when the single-member cluster is Up.
         using var http = new HttpClient { BaseAddress = HttpBase };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(30));
         while ((await http.GetAsync("/readyz")).StatusCode != System.Net.HttpStatusCode.OK)
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("Router did not become ready in 30 s");
+            if (deadline.Passed) throw new TimeoutException("Router did not become ready in 30 s");
             await Task.Delay(50);
         }
     }

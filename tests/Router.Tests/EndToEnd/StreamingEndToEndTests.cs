@@ -19,8 +19,8 @@ public sealed class StreamingEndToEndTests(RouterHost host)
     {
         var sent = new Dictionary<long, byte[]>();
         using var clock = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        for (var i = 0; !until.IsCompleted && DateTime.UtcNow < deadline; i++)
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(30));
+        for (var i = 0; !until.IsCompleted && !deadline.Passed; i++)
         {
             var ts = Now + i; // strictly increasing even within one millisecond
             var jpeg = TestFrames.Vtest[i % TestFrames.Vtest.Count];
@@ -290,10 +290,10 @@ public sealed class StreamingEndToEndTests(RouterHost host)
 
     private static async Task AwaitAsync(Func<Task<bool>> condition)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(15));
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in 15 s");
+            if (deadline.Passed) throw new TimeoutException("condition not met in 15 s");
             await Task.Delay(100);
         }
     }

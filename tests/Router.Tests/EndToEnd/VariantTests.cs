@@ -208,11 +208,11 @@ public sealed class VariantTests(RouterHost host)
     /// <summary>Pushes a frame every 100 ms until <paramref name="done"/>.</summary>
     private static async Task PushUntilAsync(HttpClient http, string source, Func<long> nextTimestamp, Func<bool> done)
     {
-        var deadline = DateTime.UtcNow + Deadline;
+        var deadline = WaitDeadline.In(Deadline);
         var frame = 0;
         while (!done())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("consumers got no frames");
+            if (deadline.Passed) throw new TimeoutException("consumers got no frames");
             await PushAsync(http, source, nextTimestamp(), frame++);
             await Task.Delay(100);
         }
@@ -220,10 +220,10 @@ public sealed class VariantTests(RouterHost host)
 
     private static async Task AwaitAsync(Func<bool> condition, string what)
     {
-        var deadline = DateTime.UtcNow + Deadline;
+        var deadline = WaitDeadline.In(Deadline);
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not within {Deadline.TotalSeconds} s: {what}");
+            if (deadline.Passed) throw new TimeoutException($"not within {Deadline.TotalSeconds} s: {what}");
             await Task.Delay(20);
         }
     }

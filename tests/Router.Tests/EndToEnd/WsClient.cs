@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Router.Protocol;
+using Router.Tests.Support;
 
 namespace Router.Tests.EndToEnd;
 
@@ -55,10 +56,10 @@ public sealed class WsClient : IAsyncDisposable
     /// <summary>Receives until a message satisfies <paramref name="match"/> (or the connection closes).</summary>
     public async Task<WsMessage> ReceiveUntilAsync(Func<WsMessage, bool> match, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        var deadline = WaitDeadline.In(timeout ?? TimeSpan.FromSeconds(15));
         while (true)
         {
-            var left = deadline - DateTime.UtcNow;
+            var left = deadline.Remaining;
             if (left <= TimeSpan.Zero) throw new TimeoutException("no matching message");
             var m = await ReceiveAsync(left);
             if (m.CloseStatus is not null || match(m)) return m;

@@ -193,10 +193,10 @@ public sealed class RawFrameEncoderTests
     /// <summary>Polls <paramref name="condition"/> until it holds, for at most 10 s.</summary>
     internal static async Task AwaitAsync(Func<bool> condition, string what)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(10));
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not within 10 s: {what}");
+            if (deadline.Passed) throw new TimeoutException($"not within 10 s: {what}");
             await Task.Delay(10);
         }
     }

@@ -194,10 +194,10 @@ internal sealed class NeighbourStream : IAsyncDisposable
     private async Task WaitForFramesAsync(int more, TimeSpan within)
     {
         var target = Count + more;
-        var deadline = DateTime.UtcNow + within;
+        var deadline = WaitDeadline.In(within);
         while (Count < target)
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the other tenant got {Count} frames, expected {target}");
+            if (deadline.Passed) throw new TimeoutException($"the other tenant got {Count} frames, expected {target}");
             await Task.Delay(20);
         }
     }

@@ -54,7 +54,7 @@ public sealed class QuotaEndToEndTests
     /// <summary>Connects (and closes) a consumer, retrying while the freed slot is not yet given back (the server closes asynchronously).</summary>
     internal static async Task AwaitConnectsAsync(RouterHost host, string key)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(30));
         while (true)
         {
             try
@@ -63,7 +63,7 @@ public sealed class QuotaEndToEndTests
                 await again.DisposeAsync();
                 return;
             }
-            catch (InvalidOperationException) when (DateTime.UtcNow < deadline) { await Task.Delay(100); }
+            catch (InvalidOperationException) when (!deadline.Passed) { await Task.Delay(100); }
         }
     }
 
@@ -86,10 +86,10 @@ public sealed class QuotaEndToEndTests
         }));
         try
         {
-            var online = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            var online = WaitDeadline.In(TimeSpan.FromSeconds(30));
             while (Volatile.Read(ref accepted[0]) == 0 || Volatile.Read(ref accepted[1]) == 0)
             {
-                Assert.True(DateTime.UtcNow < online, "cam-a and cam-b never came online");
+                Assert.False(online.Passed, "cam-a and cam-b never came online");
                 await Task.Delay(50);
             }
             using (var refused = await PushAsync(host, RouterHost.AcmeKey, "quota-src", "cam-c"))
@@ -120,13 +120,13 @@ public sealed class QuotaEndToEndTests
         }
 
         // Once cam-a and cam-b go offline, cam-c is let in.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(30));
         while (true)
         {
             using var response = await PushAsync(host, RouterHost.AcmeKey, "quota-src", "cam-c");
             if (response.StatusCode == HttpStatusCode.Accepted) break;
             Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
-            Assert.True(DateTime.UtcNow < deadline, "cam-c was never let in after the others went offline");
+            Assert.False(deadline.Passed, "cam-c was never let in after the others went offline");
             await Task.Delay(250);
         }
     }
@@ -149,12 +149,12 @@ public sealed class QuotaEndToEndTests
         for (var i = 0; i < 3; i++)
             Assert.Equal(HttpStatusCode.Accepted, (await PushAsync(host, RouterHost.GlobexKey, "bytes-src", $"cam-{i}", TestFrames.Vtest[i])).StatusCode);
         // After a second the window is empty again.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(30));
         while (true)
         {
             using var response = await PushAsync(host, RouterHost.AcmeKey, "bytes-src", "cam", TestFrames.Vtest[2]);
             if (response.StatusCode == HttpStatusCode.Accepted) break;
-            Assert.True(DateTime.UtcNow < deadline, "the byte quota never let a frame through again");
+            Assert.False(deadline.Passed, "the byte quota never let a frame through again");
             await Task.Delay(200);
         }
     }

@@ -8,6 +8,7 @@ using Router.Tests.Admission;
 using Router.Tests.EndToEnd;
 using Xunit;
 using Xunit.Abstractions;
+using Router.Tests.Support;
 
 namespace Router.Tests.Security;
 
@@ -166,10 +167,10 @@ public sealed class ApiKeyFileTests(ITestOutputHelper output)
 
     private static async Task<WsMessage> ReceiveCloseAsync(ClientWebSocket ws)
     {
-        var deadline = DateTime.UtcNow + Deadline;
+        var deadline = WaitDeadline.In(Deadline);
         while (true)
         {
-            var message = await ws.ReceiveAsync(deadline - DateTime.UtcNow);
+            var message = await ws.ReceiveAsync(deadline.Remaining);
             if (message.Type == WebSocketMessageType.Close) return message;
         }
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Router.Tests.Support;
 
 namespace Router.Tests.Security;
 
@@ -66,15 +67,15 @@ internal sealed class SecretVolume : IDisposable
     /// </summary>
     public async Task UpdateUntilAsync(string content, Func<Task<bool>> applied)
     {
-        var deadline = DateTime.UtcNow + Deadline;
-        var republish = DateTime.UtcNow;
+        var deadline = WaitDeadline.In(Deadline);
+        var republish = WaitDeadline.In(TimeSpan.Zero);
         while (!await applied())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the keys file change was not applied in time");
-            if (DateTime.UtcNow >= republish)
+            if (deadline.Passed) throw new TimeoutException("the keys file change was not applied in time");
+            if (republish.Passed)
             {
                 Update(content);
-                republish = DateTime.UtcNow + TimeSpan.FromSeconds(6);
+                republish = WaitDeadline.In(TimeSpan.FromSeconds(6));
             }
             await Task.Delay(250);
         }

@@ -60,10 +60,10 @@ internal static class ViewerTokenClients
     public static async Task WaitListedAsync(IRouterEndpoint host, string key, string sourceId)
     {
         using var http = host.Http(key);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = WaitDeadline.In(TimeSpan.FromSeconds(20));
         while (!(await http.GetStringAsync("/v1/sources")).Contains($"\"source_id\":\"{sourceId}\"", StringComparison.Ordinal))
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{sourceId} was not listed within 20 s");
+            if (deadline.Passed) throw new TimeoutException($"{sourceId} was not listed within 20 s");
             await Task.Delay(100);
         }
     }
