@@ -1,20 +1,15 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Router.Tests.Support;
 
 namespace Router.Bench.Infra;
 
 internal static class Ports
 {
-    /// <summary>A TCP port free on 127.0.0.1 right now (bound to 0 and released).</summary>
-    public static int Free()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    /// <summary>
+    /// A TCP port free on 127.0.0.1 for a server the bench starts, below the kernel's ephemeral range so none of the
+    /// bench's own hundreds of outgoing connections can take it before the server binds it (<see cref="TestPorts"/>).
+    /// </summary>
+    public static int Free() => TestPorts.Next();
 }
 
 /// <summary>The open-files limit (RLIMIT_NOFILE) of this process; children inherit it.</summary>
