@@ -37,6 +37,8 @@ public static partial class Identifiers
         return true;
     }
 
+    private static readonly string CameraIdTooLong = $"camera_id is longer than {MaxCameraIdBytes} UTF-8 bytes";
+
     /// <summary>True when <paramref name="cameraId"/> has 1–255 UTF-8 bytes and no control characters.</summary>
     public static bool IsValidCameraId(string? cameraId, out string? error)
     {
@@ -44,14 +46,14 @@ public static partial class Identifiers
         // Every char is at least one UTF-8 byte, so a longer string is over the limit without encoding it. Otherwise
         // the UTF-8 form (at most 3 bytes a char) goes to the stack, with no replacement of lone surrogates: no
         // allocation and no exception per frame (this runs for every device frame).
-        if (cameraId.Length > MaxCameraIdBytes) { error = $"camera_id is longer than {MaxCameraIdBytes} UTF-8 bytes"; return false; }
+        if (cameraId.Length > MaxCameraIdBytes) { error = CameraIdTooLong; return false; }
         Span<byte> utf8 = stackalloc byte[MaxCameraIdBytes * 3];
         if (Utf8.FromUtf16(cameraId, utf8, out _, out var bytes, replaceInvalidSequences: false) != OperationStatus.Done)
         {
             error = "camera_id is not valid UTF-8";
             return false;
         }
-        if (bytes > MaxCameraIdBytes) { error = $"camera_id is longer than {MaxCameraIdBytes} UTF-8 bytes"; return false; }
+        if (bytes > MaxCameraIdBytes) { error = CameraIdTooLong; return false; }
         foreach (var c in cameraId)
         {
             if (char.IsControl(c)) { error = "camera_id must not contain control characters"; return false; }

@@ -13,8 +13,14 @@ internal readonly struct WaitDeadline
 
     private WaitDeadline(long end) => _end = end;
 
-    /// <summary>A deadline <paramref name="within"/> from now (zero or negative: already passed).</summary>
-    public static WaitDeadline In(TimeSpan within) => new(Stopwatch.GetTimestamp() + (long)(within.TotalSeconds * Stopwatch.Frequency));
+    /// <summary>A deadline <paramref name="within"/> from now (zero or negative: already passed; beyond a year: never).</summary>
+    public static WaitDeadline In(TimeSpan within)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (within <= TimeSpan.Zero) return new(now);
+        if (within > TimeSpan.FromDays(365)) return new(long.MaxValue); // no overflow into the past
+        return new(now + (long)(within.TotalSeconds * Stopwatch.Frequency));
+    }
 
     /// <summary>True once the deadline is reached.</summary>
     public bool Passed => Stopwatch.GetTimestamp() >= _end;
